@@ -1,0 +1,76 @@
+"""Numba kernels of the intrinsic-dimension estimators (tested against NumPy in
+``tests/dimension/test_kernels.py``)."""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def twonn_linear_fit(sorted_log_mu, counts, n_keep, n_total):
+    """Slope through the origin of ``-log(1 - i/N)`` against the i-th smallest log mu.
+
+    ``counts[j]`` is how often the j-th sorted value occurs in the sample (all ones
+    for the data itself, a multinomial draw for a bootstrap resample), so a
+    resample is fitted without sorting it again. Only the ``n_keep`` smallest
+    values of the (resampled) sample enter the fit.
+    """
+    sum_xy = 0.0
+    sum_xx = 0.0
+    rank = 0
+    for j in range(sorted_log_mu.shape[0]):
+        x = sorted_log_mu[j]
+        for _ in range(counts[j]):
+            if rank >= n_keep:
+                return sum_xy / sum_xx
+            rank += 1
+            y = -np.log(1.0 - rank / n_total)
+            sum_xy += x * y
+            sum_xx += x * x
+    return sum_xy / sum_xx
+
+
+@njit(cache=True, nogil=True)
+def gride_score(log_mu, n1, n2, dimension, floor):
+    """Derivative of the GRIDE log-likelihood in the dimension (zero at the estimate)."""
+    total = 0.0
+    for j in range(log_mu.shape[0]):
+        one_minus = 1.0 - np.exp(-dimension * log_mu[j])
+        if one_minus < floor:
+            one_minus = floor
+        total += ((1.0 - n2 + n1) / one_minus + n2 - 1.0) * log_mu[j]
+    return total - (log_mu.shape[0] - 1.0) / dimension
+
+
+@njit(cache=True, nogil=True)
+def gride_fisher_information(log_mu, n1, n2, dimension, floor):
+    """Fisher information of the GRIDE likelihood at ``dimension``."""
+    total = 0.0
+    for j in range(log_mu.shape[0]):
+        power = np.exp(-dimension * log_mu[j])
+        denominator = (1.0 - power) ** 2
+        if denominator < floor:
+            denominator = floor
+        total += log_mu[j] ** 2 * power / denominator
+    return log_mu.shape[0] / dimension**2 + (n2 - n1 - 1.0) * total
+
+
+@njit(cache=True, nogil=True)
+def gride_bisect(log_mu, n1, n2, lower, upper, tol):
+    """Root of :func:`gride_score` on ``[lower, upper]`` by bisection.
+
+    Returns NaN when the score has the same sign at both ends (root not bracketed).
+    """
+    floor = 2.0 * tol
+    score_lower = gride_score(log_mu, n1, n2, lower, floor)
+    score_upper = gride_score(log_mu, n1, n2, upper, floor)
+    if score_lower * score_upper > 0.0:
+        return np.nan
+    while upper - lower > tol:
+        middle = 0.5 * (lower + upper)
+        score_middle = gride_score(log_mu, n1, n2, middle, floor)
+        if (score_middle < 0.0) == (score_lower < 0.0):
+            lower = middle
+            score_lower = score_middle
+        else:
+            upper = middle
+    return 0.5 * (lower + upper)

@@ -1,0 +1,474 @@
+"""TwoNN intrinsic dimension (Facco et al., Sci. Rep. 2017)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.validation import check_is_fitted
+
+from skrepgeom.dimension._kernels import twonn_linear_fit
+from skrepgeom.neighbors import kneighbors
+from skrepgeom.neighbors._knn import BACKENDS
+from skrepgeom.utils._validation import (
+    DUPLICATES_OPTIONS,
+    handle_duplicates,
+    validate_float_data,
+)
+
+__all__ = ["TwoNNDimension", "twonn_decimation", "twonn_from_distances"]
+
+_METHODS = ("linear", "mle")
+_MIN_POINTS = 3
+
+
+def _kept_count(n_total, method, discard_fraction):
+    n_keep = int(n_total * (1.0 - discard_fraction))
+    if method == "linear":
+        # The largest mu has y = -log(1 - N/N) = inf: it never enters the fit.
+        n_keep = min(n_keep, n_total - 1)
+    if n_keep < _MIN_POINTS:
+        raise ValueError(
+            f"discard_fraction={discard_fraction} leaves {n_keep} of {n_total} points; "
+            f"at least {_MIN_POINTS} are needed."
+        )
+    return n_keep
+
+
+def _mu_from_distances(distances):
+    distances = np.asarray(distances, dtype=np.float64)
+    if distances.ndim != 2 or distances.shape[1] < 2:
+        raise ValueError(
+            "distances must have shape (n_samples, >= 2) with the first and second "
+            f"neighbour distances in columns 0 and 1, got shape {distances.shape}."
+        )
+    if not np.all(np.isfinite(distances[:, :2])):
+        raise ValueError("distances contain NaN or infinity.")
+    r1, r2 = distances[:, 0], distances[:, 1]
+    if np.any(r1 <= 0):
+        raise ValueError(
+            f"{np.count_nonzero(r1 <= 0)} first-neighbour distance(s) are 0: the data "
+            'has duplicate rows. Remove them first (duplicates="remove").'
+        )
+    if np.any(r2 < r1):
+        raise ValueError("distances must be sorted: column 1 has values below column 0.")
+    return r2 / r1
+
+
+def _linear_bootstrap_error(sorted_log_mu, n_keep, n_bootstrap, random_state):
+    if n_bootstrap < 2:
+        return np.nan
+    rng = check_random_state(random_state)
+    n_total = sorted_log_mu.shape[0]
+    uniform = np.full(n_total, 1.0 / n_total)
+    estimates = np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        # A resample with replacement, sorted, is the sorted sample repeated by
+        # multinomial counts: no sort per resample.
+        counts = rng.multinomial(n_total, uniform)
+        estimates[b] = twonn_linear_fit(sorted_log_mu, counts, n_keep, n_total)
+    return float(np.std(estimates, ddof=1))
+
+
+@validate_params(
+    {
+        "distances": ["array-like"],
+        "method": [StrOptions(set(_METHODS))],
+        "discard_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def twonn_from_distances(
+    distances, *, method="linear", discard_fraction=0.1, n_bootstrap=100, random_state=None
+):
+    """TwoNN intrinsic dimension from precomputed neighbour distances.
+
+    The functional core of :class:`TwoNNDimension`, for callers that already hold
+    neighbour distances (density estimators, layer profiles) and should not search
+    neighbours again.
+
+    Parameters
+    ----------
+    distances : array-like of shape (n_samples, n_neighbors >= 2)
+        Sorted neighbour distances of each point, column 0 the first neighbour
+        (the point itself excluded); only columns 0 and 1 are used.
+    method : {"linear", "mle"}, default="linear"
+        ``"linear"``: least-squares slope through the origin of
+        ``-log(1 - i/N)`` against the sorted ``log mu`` (Facco et al.).
+        ``"mle"``: maximum likelihood of ``log mu ~ Exp(d)`` with the discarded
+        largest ratios treated as right-censored.
+    discard_fraction : float in [0, 1), default=0.1
+        Fraction of the largest ratios left out of the fit.
+    n_bootstrap : int, default=100
+        Resamples for the error of ``"linear"`` (fewer than 2 gives NaN). The
+        ``"mle"`` error is analytic.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    dimension : float
+        The intrinsic-dimension estimate.
+    error : float
+        Its standard error: bootstrap standard deviation (``"linear"``) or
+        ``d / sqrt(n_kept - 2)`` (``"mle"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrepgeom.dimension import twonn_from_distances
+    >>> rng = np.random.default_rng(0)
+    >>> r1 = rng.uniform(1, 2, size=100_000)
+    >>> mu = rng.pareto(3.0, size=100_000) + 1  # Pareto mu <=> dimension 3
+    >>> d, err = twonn_from_distances(np.c_[r1, r1 * mu], method="mle", discard_fraction=0)
+    >>> round(d, 1)
+    3.0
+    """
+    mu = _mu_from_distances(distances)
+    n_total = mu.shape[0]
+    n_keep = _kept_count(n_total, method, discard_fraction)
+    sorted_log_mu = np.sort(np.log(mu))
+    if method == "mle":
+        censored_sum = sorted_log_mu[:n_keep].sum() + (n_total - n_keep) * sorted_log_mu[n_keep - 1]
+        if censored_sum <= 0:
+            raise ValueError("All kept distance ratios equal 1: the dimension is undefined.")
+        dimension = (n_keep - 1) / censored_sum
+        return float(dimension), float(dimension / np.sqrt(n_keep - 2))
+    if not np.any(sorted_log_mu[:n_keep] > 0):
+        raise ValueError("All kept distance ratios equal 1: the dimension is undefined.")
+    ones = np.ones(n_total, dtype=np.int64)
+    dimension = twonn_linear_fit(sorted_log_mu, ones, n_keep, n_total)
+    error = _linear_bootstrap_error(sorted_log_mu, n_keep, n_bootstrap, random_state)
+    return float(dimension), error
+
+
+def local_dimension(mu, neighbor_indices):
+    """Maximum-likelihood ID of each neighbourhood: ``(k - 1) / sum_j log mu_j``."""
+    log_mu = np.log(mu)[neighbor_indices]
+    k = neighbor_indices.shape[1]
+    with np.errstate(divide="ignore"):
+        return (k - 1) / log_mu.sum(axis=1)
+
+
+class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Intrinsic dimension from the ratio of second to first neighbour distances.
+
+    For each point, ``mu = r2 / r1`` (distances to its second and first nearest
+    neighbours). On a locally uniform ``d``-dimensional manifold ``mu`` follows a
+    Pareto law, ``F(mu) = 1 - mu^(-d)``, so ``d`` is estimated from the empirical
+    distribution of ``mu`` (TwoNN, Facco et al. 2017). ``transform`` gives a local
+    estimate per sample from the ratios of its nearest training points.
+
+    Read more in the :ref:`User Guide <dimension>`.
+
+    Parameters
+    ----------
+    method : {"linear", "mle"}, default="linear"
+        ``"linear"``: least-squares fit through the origin of ``-log(1 - i/N)``
+        against the sorted ``log mu_(i)`` (the estimator of the paper, DADApy and
+        scikit-dimension). ``"mle"``: maximum likelihood for ``log mu ~ Exp(d)``,
+        the discarded ratios treated as right-censored.
+    discard_fraction : float in [0, 1), default=0.1
+        Fraction of the largest ratios left out (they come from points far from
+        their neighbours, where the local-uniformity assumption fails).
+    n_bootstrap : int, default=100
+        Bootstrap resamples of ``mu`` for ``dimension_err_`` with
+        ``method="linear"``; fewer than 2 sets it to NaN.
+    duplicates : {"warn", "remove", "raise"}, default="warn"
+        Identical rows give ``r1 = 0``. ``"remove"`` estimates on the distinct rows
+        (first occurrences), ``"warn"`` does the same and warns with the count,
+        ``"raise"`` refuses them.
+    n_local_neighbors : int, default=20
+        Training points pooled for the local dimension of :meth:`transform`.
+    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate"}, default="auto"
+        Neighbour-search backend, see :func:`skrepgeom.neighbors.kneighbors`.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the bootstrap.
+    n_jobs : int, default=None
+        Threads of the neighbour search.
+    verbose : int, default=0
+        Progress output of the neighbour search.
+
+    Attributes
+    ----------
+    dimension_ : float
+        Intrinsic-dimension estimate.
+    dimension_err_ : float
+        Its standard error (bootstrap for ``"linear"``, analytic for ``"mle"``).
+    mu_ : ndarray of shape (n_samples_fit_,)
+        Ratios ``r2 / r1`` of the distinct training rows.
+    neighbor_distances_ : ndarray of shape (n_samples_fit_, 2)
+        First and second neighbour distances.
+    scale_ : float
+        Mean of all first and second neighbour distances: the length scale the
+        estimate refers to.
+    n_duplicates_ : int
+        Duplicate rows removed before the fit.
+    n_samples_fit_ : int
+        Number of distinct training rows used.
+    n_local_neighbors_ : int
+        Effective neighbourhood size of :meth:`transform`,
+        ``min(n_local_neighbors, n_samples_fit_)``.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when ``X`` has string column names.
+
+    See Also
+    --------
+    GrideDimension : Dimension at several scales from higher-order neighbours.
+    twonn_from_distances : The same estimate from precomputed distances.
+
+    References
+    ----------
+    .. [1] E. Facco, M. d'Errico, A. Rodriguez, A. Laio, "Estimating the intrinsic
+       dimension of datasets by a minimal neighborhood information", Scientific
+       Reports 7, 12140 (2017).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_swiss_roll
+    >>> from skrepgeom.dimension import TwoNNDimension
+    >>> X, _ = make_swiss_roll(2000, random_state=0)
+    >>> twonn = TwoNNDimension(random_state=0).fit(X)
+    >>> round(twonn.dimension_, 1)
+    2.0
+    >>> twonn.transform(X[:3]).shape
+    (3, 1)
+    """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions(set(_METHODS))],
+        "discard_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
+        "duplicates": [StrOptions(set(DUPLICATES_OPTIONS))],
+        "n_local_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "backend": [StrOptions(set(BACKENDS))],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        method="linear",
+        discard_fraction=0.1,
+        n_bootstrap=100,
+        duplicates="warn",
+        n_local_neighbors=20,
+        backend="auto",
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.method = method
+        self.discard_fraction = discard_fraction
+        self.n_bootstrap = n_bootstrap
+        self.duplicates = duplicates
+        self.n_local_neighbors = n_local_neighbors
+        self.backend = backend
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Estimate the intrinsic dimension of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, at least 3 distinct rows.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : TwoNNDimension
+            The fitted estimator.
+        """
+        X = validate_float_data(self, X, min_samples=_MIN_POINTS)
+        X_unique, _, self.n_duplicates_ = handle_duplicates(
+            X, self.duplicates, min_unique=_MIN_POINTS
+        )
+        distances, _ = kneighbors(
+            X_unique, 2, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
+        )
+        self.dimension_, self.dimension_err_ = twonn_from_distances(
+            distances,
+            method=self.method,
+            discard_fraction=self.discard_fraction,
+            n_bootstrap=self.n_bootstrap,
+            random_state=self.random_state,
+        )
+        self.neighbor_distances_ = distances
+        self.mu_ = distances[:, 1] / distances[:, 0]
+        self.scale_ = float(distances.mean())
+        self.n_samples_fit_ = X_unique.shape[0]
+        self.n_local_neighbors_ = min(self.n_local_neighbors, self.n_samples_fit_)
+        self._fit_X = X_unique
+        self._n_features_out = 1
+        return self
+
+    def transform(self, X):
+        """Local intrinsic dimension around each sample.
+
+        The ``k = n_local_neighbors_`` training points nearest to a sample (a
+        training sample is its own first one) give ``(k - 1) / sum_j log mu_j``,
+        the maximum-likelihood dimension of their pooled ratios. A removed
+        duplicate gets the value of the row it copies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to evaluate.
+
+        Returns
+        -------
+        local_dimension : ndarray of shape (n_samples, 1)
+            Local intrinsic dimension, in the dtype of ``X`` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = validate_float_data(self, X, reset=False)
+        _, indices = kneighbors(
+            self._fit_X.astype(X.dtype, copy=False),
+            self.n_local_neighbors_,
+            query=X,
+            backend=self.backend,
+            n_jobs=self.n_jobs,
+        )
+        return local_dimension(self.mu_, indices).astype(X.dtype, copy=False)[:, None]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _subset_dimension(X, indices, method, discard_fraction, backend):
+    distances, _ = kneighbors(X[indices], 2, backend=backend)
+    dimension, _ = twonn_from_distances(
+        distances, method=method, discard_fraction=discard_fraction, n_bootstrap=0
+    )
+    return dimension, float(distances.mean())
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "n_min": [Interval(Integral, _MIN_POINTS, None, closed="left")],
+        "method": [StrOptions(set(_METHODS))],
+        "discard_fraction": [Interval(Real, 0, 1, closed="left")],
+        "duplicates": [StrOptions(set(DUPLICATES_OPTIONS))],
+        "backend": [StrOptions(set(BACKENDS))],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def twonn_decimation(
+    X,
+    *,
+    n_min=10,
+    method="linear",
+    discard_fraction=0.1,
+    duplicates="warn",
+    backend="auto",
+    random_state=None,
+    n_jobs=None,
+):
+    """TwoNN dimension as a function of scale, by decimating the data.
+
+    Level ``i`` splits a random permutation of the rows into ``2**i`` disjoint
+    subsets of ``N // 2**i`` rows (while that exceeds ``n_min``), estimates the
+    dimension in each subset and averages. Sparser subsets have larger neighbour
+    distances, so the levels probe growing length scales.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    n_min : int, default=10
+        Smallest subset size; levels stop before subsets get this small.
+    method : {"linear", "mle"}, default="linear"
+        TwoNN fit, see :class:`TwoNNDimension`.
+    discard_fraction : float in [0, 1), default=0.1
+        Fraction of the largest ratios left out per subset.
+    duplicates : {"warn", "remove", "raise"}, default="warn"
+        Policy for identical rows, see :class:`TwoNNDimension`.
+    backend : str, default="auto"
+        Neighbour-search backend.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the permutations and the bootstrap of level 0.
+    n_jobs : int, default=None
+        Subsets estimated in parallel (joblib).
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        ``n_samples`` (subset size per level), ``dimensions`` (mean over subsets),
+        ``errors`` (level 0: the estimator's own error; then the standard
+        deviation over subsets divided by ``sqrt(2**i)``) and ``scales`` (mean
+        first and second neighbour distance).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_swiss_roll
+    >>> from skrepgeom.dimension import twonn_decimation
+    >>> X, _ = make_swiss_roll(1000, random_state=0)
+    >>> result = twonn_decimation(X, random_state=0)
+    >>> result.n_samples[:3]
+    array([1000,  500,  250])
+    """
+    X = validate_float_data(TwoNNDimension(), X, min_samples=_MIN_POINTS)
+    X, _, _ = handle_duplicates(X, duplicates, min_unique=_MIN_POINTS)
+    rng = check_random_state(random_state)
+    n_total = X.shape[0]
+    n_samples, dimensions, errors, scales = [], [], [], []
+    level = 0
+    while n_total // 2**level > n_min:
+        n_subsets = 2**level
+        size = n_total // n_subsets
+        if level == 0:
+            twonn = TwoNNDimension(
+                method=method,
+                discard_fraction=discard_fraction,
+                duplicates="raise",
+                backend=backend,
+                random_state=rng,
+                n_jobs=n_jobs,
+            ).fit(X)
+            dimension, error, scale = twonn.dimension_, twonn.dimension_err_, twonn.scale_
+        else:
+            permutation = rng.permutation(n_total)
+            results = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(_subset_dimension)(
+                    X, permutation[s * size : (s + 1) * size], method, discard_fraction, backend
+                )
+                for s in range(n_subsets)
+            )
+            subset_dimensions, subset_scales = np.asarray(results).T
+            dimension = subset_dimensions.mean()
+            error = subset_dimensions.std() / np.sqrt(n_subsets)
+            scale = subset_scales.mean()
+        n_samples.append(size)
+        dimensions.append(dimension)
+        errors.append(error)
+        scales.append(scale)
+        level += 1
+    return Bunch(
+        n_samples=np.asarray(n_samples),
+        dimensions=np.asarray(dimensions),
+        errors=np.asarray(errors),
+        scales=np.asarray(scales),
+    )

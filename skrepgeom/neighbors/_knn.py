@@ -1,0 +1,274 @@
+"""The nearest-neighbour engine shared by every skrepgeom estimator."""
+
+import math
+import numbers
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.utils import check_array
+from threadpoolctl import threadpool_limits
+
+from skrepgeom.neighbors._kernels import exact_rerank, update_topk
+from skrepgeom.utils._validation import FLOAT_DTYPES, check_n_neighbors
+
+__all__ = ["BACKENDS", "kneighbors"]
+
+BACKENDS = ("auto", "brute", "kd_tree", "sklearn", "approximate", "dask")
+
+# Extra candidates kept by the brute scan, re-ranked with exact distances: the norm
+# expansion's rounding can swap near neighbours by a few positions.
+_MIN_CANDIDATE_MARGIN = 4
+# Tiles of about this size stay in the last-level cache between GEMM and scan.
+_TARGET_TILE_BYTES = 8 * 2**20
+_AUTO_KD_TREE_MAX_FEATURES = 16
+_AUTO_KD_TREE_MIN_SAMPLES = 2048
+
+
+def kneighbors(
+    X,
+    n_neighbors,
+    *,
+    query=None,
+    backend="auto",
+    working_memory=None,
+    n_jobs=None,
+    verbose=0,
+    random_state=None,
+):
+    """Euclidean k nearest neighbours, exact unless ``backend="approximate"``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data to search, float32 or float64 (other dtypes are converted to float64).
+    n_neighbors : int
+        Number of neighbours per query row.
+    query : array-like of shape (n_queries, n_features), default=None
+        Rows to find neighbours for. ``None`` queries every row of ``X`` among the
+        **other** rows of ``X``: a row is excluded by its index, so an identical
+        copy of it is still returned at distance 0.
+    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate"}, default="auto"
+        ``"brute"``: blocked ``||q||^2 + ||x||^2 - 2 q.x`` scan with BLAS, fused
+        with a Numba top-k selection (float32 GEMM for float32 data), never an
+        N x N matrix. ``"kd_tree"``: :class:`scipy.spatial.cKDTree`. ``"sklearn"``:
+        :class:`sklearn.neighbors.NearestNeighbors`. ``"approximate"``: pynndescent
+        (``pip install skrepgeom[approx]``). ``"auto"`` picks an exact backend from
+        the shape: k-d tree for few features and many samples, brute otherwise.
+        ``"dask"`` is reserved for the distributed engine and not yet available.
+    working_memory : float, default=None
+        Upper bound in MiB for the distance tiles of the brute backend (all workers
+        together). ``None`` uses scikit-learn's ``working_memory`` setting.
+    n_jobs : int, default=None
+        Worker threads. ``None`` runs one worker and leaves BLAS threading alone;
+        with several workers BLAS is limited to one thread per worker.
+    verbose : int, default=0
+        Show a progress bar over query blocks when > 0.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the approximate backend; ignored by the exact ones.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_queries, n_neighbors), dtype=float64
+        Distances in ascending order, recomputed from ``x - y`` in float64: a
+        distance is 0 if and only if the rows are identical.
+    indices : ndarray of shape (n_queries, n_neighbors), dtype=intp
+        Row indices into ``X``; equal distances are ordered by smaller index.
+
+    Notes
+    -----
+    Only the Euclidean distance is supported. For the cosine distance, normalise
+    the rows to unit norm first: Euclidean neighbours of unit vectors are cosine
+    neighbours.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrepgeom.neighbors import kneighbors
+    >>> X = np.array([[0.0], [1.0], [3.0], [1.0]])
+    >>> distances, indices = kneighbors(X, 2)
+    >>> distances
+    array([[1., 1.],
+           [0., 1.],
+           [2., 2.],
+           [0., 1.]])
+    >>> indices
+    array([[1, 3],
+           [3, 0],
+           [1, 3],
+           [1, 0]])
+    """
+    X = _check_points(X, "X")
+    self_query = query is None
+    if self_query:
+        Q = X
+    else:
+        Q = _check_points(query, "query", dtype=X.dtype)
+        if Q.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"query has {Q.shape[1]} features but X has {X.shape[1]}; they must match."
+            )
+    check_n_neighbors(n_neighbors, X.shape[0], self_query=self_query)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got backend={backend!r}.")
+    if working_memory is not None and not (
+        isinstance(working_memory, numbers.Real) and working_memory > 0
+    ):
+        raise ValueError(f"working_memory must be a positive number, got {working_memory!r}.")
+    if backend == "dask":
+        raise NotImplementedError(
+            'backend="dask" is reserved for the distributed neighbour engine, which is '
+            'not available yet; use backend="auto".'
+        )
+    if backend == "auto":
+        backend = _auto_backend(*X.shape)
+
+    if backend == "brute":
+        return _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose)
+    if backend == "kd_tree":
+        candidates = _kd_tree_candidates(X, Q, n_neighbors, self_query, n_jobs)
+    elif backend == "sklearn":
+        candidates = _sklearn_candidates(X, Q, n_neighbors, self_query, n_jobs)
+    else:
+        candidates = _approximate_candidates(
+            X, Q, n_neighbors, self_query, n_jobs, verbose, random_state
+        )
+    return _rerank(Q, X, candidates, n_neighbors)
+
+
+def _check_points(X, name, dtype=FLOAT_DTYPES):
+    return check_array(
+        X,
+        dtype=dtype,
+        accept_sparse=False,
+        ensure_all_finite=True,
+        ensure_2d=True,
+        input_name=name,
+        order="C",
+    )
+
+
+def _auto_backend(n_samples, n_features):
+    if n_features <= _AUTO_KD_TREE_MAX_FEATURES and n_samples >= _AUTO_KD_TREE_MIN_SAMPLES:
+        return "kd_tree"
+    return "brute"
+
+
+def _rerank(Q, X, candidates, n_neighbors):
+    distances = np.empty((Q.shape[0], n_neighbors), dtype=np.float64)
+    indices = np.empty((Q.shape[0], n_neighbors), dtype=np.int64)
+    exact_rerank(Q, X, np.ascontiguousarray(candidates, dtype=np.int64), n_neighbors, distances, indices)
+    return distances, indices.astype(np.intp, copy=False)
+
+
+def _drop_self(indices, n_neighbors):
+    """Mark each row's own index as missing (-1); where it is absent, drop the last."""
+    rows = np.arange(indices.shape[0])[:, None]
+    is_self = indices == rows
+    missing_self = ~is_self.any(axis=1)
+    is_self[missing_self, -1] = True
+    return np.where(is_self, -1, indices)
+
+
+def _kd_tree_candidates(X, Q, n_neighbors, self_query, n_jobs):
+    from scipy.spatial import cKDTree
+
+    k = n_neighbors + int(self_query)
+    tree = cKDTree(X, balanced_tree=False, compact_nodes=False)
+    workers = effective_n_jobs(n_jobs) if n_jobs is not None else 1
+    _, indices = tree.query(Q, k=k, workers=workers)
+    indices = indices.reshape(Q.shape[0], k)
+    return _drop_self(indices, n_neighbors) if self_query else indices
+
+
+def _sklearn_candidates(X, Q, n_neighbors, self_query, n_jobs):
+    from sklearn.neighbors import NearestNeighbors
+
+    k = n_neighbors + int(self_query)
+    nn = NearestNeighbors(n_neighbors=k, n_jobs=n_jobs).fit(X)
+    indices = nn.kneighbors(Q, return_distance=False)
+    return _drop_self(indices, n_neighbors) if self_query else indices
+
+
+def _approximate_candidates(X, Q, n_neighbors, self_query, n_jobs, verbose, random_state):
+    try:
+        from pynndescent import NNDescent
+    except ImportError as exc:
+        raise ImportError(
+            'backend="approximate" needs pynndescent: pip install "skrepgeom[approx]" '
+            "(or pip install pynndescent)."
+        ) from exc
+    k = n_neighbors + int(self_query)
+    seed = None if random_state is None else np.random.RandomState(random_state)
+    index = NNDescent(
+        X,
+        n_neighbors=max(k, 15),
+        random_state=seed,
+        n_jobs=n_jobs,
+        verbose=bool(verbose),
+        compressed=False,
+    )
+    if self_query:
+        indices = index.neighbor_graph[0][:, :k]
+        return _drop_self(indices, n_neighbors)
+    indices, _ = index.query(Q, k=n_neighbors)
+    return indices
+
+
+def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
+    n_queries, n_samples = Q.shape[0], X.shape[0]
+    available = n_samples - int(self_query)
+    n_candidates = min(available, n_neighbors + max(_MIN_CANDIDATE_MARGIN, n_neighbors // 2))
+    n_workers = max(1, min(effective_n_jobs(n_jobs) if n_jobs is not None else 1, n_queries))
+    query_block, data_block = _tile_shape(
+        n_queries, n_samples, X.dtype.itemsize, working_memory, n_workers
+    )
+    column_norms = np.einsum("ij,ij->i", X, X)
+    query_starts = range(0, n_queries, query_block)
+    if verbose:
+        from tqdm.auto import tqdm
+
+        query_starts = tqdm(query_starts, desc="kneighbors", unit="block")
+
+    distances = np.empty((n_queries, n_neighbors), dtype=np.float64)
+    indices = np.empty((n_queries, n_neighbors), dtype=np.int64)
+
+    def search_block(start):
+        stop = min(start + query_block, n_queries)
+        scaled_query = -2 * Q[start:stop]
+        tile = np.empty((stop - start, data_block), dtype=X.dtype)
+        best_key = np.full((stop - start, n_candidates), np.inf, dtype=X.dtype)
+        best_index = np.full((stop - start, n_candidates), -1, dtype=np.int64)
+        for column in range(0, n_samples, data_block):
+            end = min(column + data_block, n_samples)
+            products = tile[:, : end - column]
+            np.matmul(scaled_query, X[column:end].T, out=products)
+            update_topk(
+                products, column_norms[column:end], column, start, self_query, best_key, best_index
+            )
+        exact_rerank(
+            Q[start:stop], X, best_index, n_neighbors, distances[start:stop], indices[start:stop]
+        )
+
+    if n_workers == 1:
+        for start in query_starts:
+            search_block(start)
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            Parallel(n_jobs=n_workers, prefer="threads")(
+                delayed(search_block)(start) for start in query_starts
+            )
+    return distances, indices.astype(np.intp, copy=False)
+
+
+def _tile_shape(n_queries, n_samples, itemsize, working_memory, n_workers):
+    """Query rows and data rows per tile, within ``working_memory`` MiB over all workers."""
+    if working_memory is None:
+        from sklearn import get_config
+
+        working_memory = get_config()["working_memory"]
+    budget = min(working_memory * 2**20 / n_workers, _TARGET_TILE_BYTES)
+    data_block = int(min(n_samples, 4096, max(64, budget // (itemsize * 256))))
+    query_block = int(max(1, min(n_queries, budget // (itemsize * data_block))))
+    # Spread the queries evenly over the workers when there are few of them.
+    query_block = min(query_block, max(1, math.ceil(n_queries / n_workers)))
+    return query_block, data_block

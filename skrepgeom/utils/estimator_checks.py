@@ -1,0 +1,58 @@
+"""Cheap estimator instances and documented expected failures for the common checks.
+
+``tests/test_common.py`` runs scikit-learn's ``parametrize_with_checks`` over
+:func:`estimator_instances` with :func:`expected_failed_checks`; every expected
+failure carries a sentence a reviewer can judge.
+"""
+
+from skrepgeom.utils.discovery import all_estimators
+
+__all__ = ["estimator_instances", "expected_failed_checks"]
+
+# Estimator name -> (constructor keyword arguments, why the defaults are not used).
+_FAST_SETTINGS: dict[str, tuple[dict, str]] = {}
+
+# Estimator name -> {check name: reason}.
+_EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+
+
+def estimator_instances(Estimator=None):
+    """Instances of the public estimators, cheap enough for the common checks.
+
+    Parameters
+    ----------
+    Estimator : type, default=None
+        Only this class; ``None`` gives one instance of every public estimator.
+
+    Returns
+    -------
+    instances : list of estimator
+        Default-constructed unless fast settings (with a written reason) exist.
+    """
+    classes = [Estimator] if Estimator is not None else [cls for _, cls in all_estimators()]
+    instances = []
+    for cls in classes:
+        params, _ = _FAST_SETTINGS.get(cls.__name__, ({}, ""))
+        instances.append(cls(**params))
+    return instances
+
+
+def expected_failed_checks(estimator):
+    """Checks this estimator is expected to fail, each with its reason.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        An instance from :func:`estimator_instances`.
+
+    Returns
+    -------
+    failures : dict of str to str
+        ``{check_name: reason}``; empty for estimators that pass every check.
+    """
+    return dict(_EXPECTED_FAILURES.get(type(estimator).__name__, {}))
+
+
+def fast_setting_reasons():
+    """``{estimator name: reason}`` for every estimator built with non-default settings."""
+    return {name: reason for name, (_, reason) in _FAST_SETTINGS.items()}
