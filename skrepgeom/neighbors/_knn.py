@@ -222,7 +222,13 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
     query_block, data_block = _tile_shape(
         n_queries, n_samples, X.dtype.itemsize, working_memory, n_workers
     )
-    column_norms = np.einsum("ij,ij->i", X, X)
+    # Distances are translation invariant; centring shrinks ||x||^2 and with it the
+    # rounding error of the expansion (data far from the origin would otherwise
+    # lose every digit of its small neighbour distances in float32).
+    center = X.mean(axis=0, dtype=np.float64)
+    X_centered = (X - center).astype(X.dtype, copy=False)
+    Q_centered = X_centered if self_query else (Q - center).astype(X.dtype, copy=False)
+    column_norms = np.einsum("ij,ij->i", X_centered, X_centered)
     query_starts = range(0, n_queries, query_block)
     if verbose:
         from tqdm.auto import tqdm
@@ -234,14 +240,14 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
 
     def search_block(start):
         stop = min(start + query_block, n_queries)
-        scaled_query = -2 * Q[start:stop]
+        scaled_query = -2 * Q_centered[start:stop]
         tile = np.empty((stop - start, data_block), dtype=X.dtype)
         best_key = np.full((stop - start, n_candidates), np.inf, dtype=X.dtype)
         best_index = np.full((stop - start, n_candidates), -1, dtype=np.int64)
         for column in range(0, n_samples, data_block):
             end = min(column + data_block, n_samples)
             products = tile[:, : end - column]
-            np.matmul(scaled_query, X[column:end].T, out=products)
+            np.matmul(scaled_query, X_centered[column:end].T, out=products)
             update_topk(
                 products, column_norms[column:end], column, start, self_query, best_key, best_index
             )

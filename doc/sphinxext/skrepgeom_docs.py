@@ -1,0 +1,79 @@
+"""Small Sphinx helpers for the skrepgeom documentation (imported by ``conf.py``)."""
+
+import re
+import time
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+# Every gallery example must run in less than this many seconds (DESIGN.md: < 60 s
+# on 2 CPU cores); a slower one is reported as a warning, which fails ``sphinx -W``.
+EXAMPLE_TIME_BUDGET_S = 60.0
+
+_started = {}
+
+
+def example_time_budget(gallery_conf, fname, when):
+    """sphinx-gallery ``reset_modules`` hook timing each executed example."""
+    if fname is None:
+        return
+    if when == "before":
+        _started[fname] = time.perf_counter()
+        return
+    start = _started.pop(fname, None)
+    if start is None:
+        return
+    elapsed = time.perf_counter() - start
+    if elapsed > EXAMPLE_TIME_BUDGET_S:
+        logger.warning(
+            "gallery example %s ran for %.1f s, over the %.0f s budget of an example.",
+            Path(fname).name,
+            elapsed,
+            EXAMPLE_TIME_BUDGET_S,
+        )
+
+
+# A numpydoc "name : type" line whose type holds a shape tuple.
+_SHAPE_LINE = re.compile(r"^(\s*[\w*, ]+ : .*?\bshape )(\(.*\))(.*)$")
+# A bare identifier ending in "_" (a fitted attribute such as n_samples_fit_) that is
+# not already quoted: reST would read it as a hyperlink reference.
+_BARE_ATTRIBUTE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
+
+
+def quote_fitted_attributes_in_shapes(app, what, name, obj, options, lines):
+    """Quote fitted-attribute names in numpydoc shapes, as scikit-learn writes them.
+
+    ``ndarray of shape (n_samples_fit_,)`` becomes ``ndarray of shape
+    (`n_samples_fit_`,)``; unquoted, docutils takes ``n_samples_fit_`` for a link
+    target and fails with 'Unknown target name'.
+    """
+    for i, line in enumerate(lines):
+        match = _SHAPE_LINE.match(line)
+        if match is None:
+            continue
+        head, shape, tail = match.groups()
+        lines[i] = head + _BARE_ATTRIBUTE.sub(r"`\1`", shape) + tail
+
+
+def plain_glossary_terms(app, env, node, contnode):
+    """Offline: show ``:term:`` references to scikit-learn's glossary as plain text.
+
+    Docstrings follow scikit-learn and cite its glossary (``:term:`fit```). Online
+    builds (``SKREPGEOM_DOCS_ONLINE=1``) resolve these through intersphinx; offline
+    there is no inventory, so the term is rendered without a link instead of failing
+    the ``-W`` build.
+    """
+    if node.get("refdomain") == "std" and node.get("reftype") == "term":
+        return contnode
+    return None
+
+
+def setup(app, *, online):
+    """Connect the helpers; ``online`` is True when intersphinx is enabled."""
+    # Before numpydoc (priority 500) reshapes the docstring sections.
+    app.connect("autodoc-process-docstring", quote_fitted_attributes_in_shapes, priority=400)
+    if not online:
+        app.connect("missing-reference", plain_glossary_terms)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

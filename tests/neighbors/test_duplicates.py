@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from skrepgeom.neighbors import find_duplicates
+
+
+def _first_identical_loop(X):
+    first = np.arange(len(X))
+    for i in range(len(X)):
+        for j in range(i):
+            if np.array_equal(X[i], X[j]):
+                first[i] = j
+                break
+    return first
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_find_duplicates_matches_loop(dtype):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 3, size=(200, 3)).astype(dtype)
+    np.testing.assert_array_equal(find_duplicates(X), _first_identical_loop(X))
+
+
+def test_negative_zero_equals_zero():
+    X = np.array([[0.0, 1.0], [-0.0, 1.0]])
+    np.testing.assert_array_equal(find_duplicates(X), [0, 0])
+
+
+def test_no_duplicates_and_empty():
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    np.testing.assert_array_equal(find_duplicates(X), np.arange(50))
+    assert find_duplicates(np.empty((0, 3))).shape == (0,)
+    with pytest.raises(ValueError, match="2-D"):
+        find_duplicates(np.zeros(4))
