@@ -47,7 +47,6 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "_templates", "sphinxext", "**.ipynb_checkpoints"]
 root_doc = "index"
 default_role = "literal"
-pygments_style = "sphinx"
 
 # -- autodoc / autosummary / numpydoc -----------------------------------------
 

@@ -232,7 +232,7 @@ class GrideDimension(BaseEstimator):
                     f"GRIDE likelihood root not bracketed in [d0, d1] = [{self.d0}, {self.d1}] "
                     f"at scale n1={low}, n2={high}; its dimension is NaN.",
                     ConvergenceWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 error = np.nan
             else:

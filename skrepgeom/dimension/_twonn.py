@@ -204,9 +204,9 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Intrinsic-dimension estimate.
     dimension_err_ : float
         Its standard error (bootstrap for ``"linear"``, analytic for ``"mle"``).
-    mu_ : ndarray of shape (n_samples_fit_,)
+    mu_ : ndarray of shape (`n_samples_fit_`,)
         Ratios ``r2 / r1`` of the distinct training rows.
-    neighbor_distances_ : ndarray of shape (n_samples_fit_, 2)
+    neighbor_distances_ : ndarray of shape (`n_samples_fit_`, 2)
         First and second neighbour distances.
     scale_ : float
         Mean of all first and second neighbour distances: the length scale the

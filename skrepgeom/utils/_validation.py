@@ -72,7 +72,7 @@ def check_n_neighbors(n_neighbors, n_samples, *, self_query=True, name="n_neighb
         )
 
 
-def handle_duplicates(X, duplicates, *, min_unique=1, stacklevel=3):
+def handle_duplicates(X, duplicates, *, min_unique=1, stacklevel=4):
     """Apply the ``duplicates="warn"|"remove"|"raise"`` policy shared by all estimators.
 
     Parameters

@@ -1,0 +1,53 @@
+"""Numba kernels of the dimension area against NumPy versions."""
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from skrepgeom.dimension._kernels import (
+    gride_bisect,
+    gride_fisher_information,
+    gride_score,
+    twonn_linear_fit,
+)
+
+
+def test_linear_fit_with_counts_equals_fit_on_expanded_sample():
+    rng = np.random.default_rng(0)
+    sorted_log_mu = np.sort(rng.exponential(0.3, size=500))
+    counts = rng.multinomial(500, np.full(500, 1 / 500))
+    expanded = np.repeat(sorted_log_mu, counts)
+    n_keep = 450
+    x = expanded[:n_keep]
+    y = -np.log(1 - np.arange(1, n_keep + 1) / 500)
+    expected = (x @ y) / (x @ x)
+    assert twonn_linear_fit(sorted_log_mu, counts, n_keep, 500) == pytest.approx(expected, rel=1e-12)
+
+
+def _score_numpy(log_mu, n1, n2, d, floor):
+    one_minus = np.maximum(1 - np.exp(-d * log_mu), floor)
+    return np.sum(((1 - n2 + n1) / one_minus + n2 - 1) * log_mu) - (log_mu.size - 1) / d
+
+
+def _information_numpy(log_mu, n1, n2, d, floor):
+    power = np.exp(-d * log_mu)
+    return log_mu.size / d**2 + (n2 - n1 - 1) * np.sum(
+        log_mu**2 * power / np.maximum((1 - power) ** 2, floor)
+    )
+
+
+@pytest.mark.parametrize("n1, n2", [(1, 2), (2, 4), (4, 16)])
+def test_gride_score_information_and_root(n1, n2):
+    rng = np.random.default_rng(1)
+    log_mu = rng.exponential(0.2, size=300)
+    for d in (0.5, 3.0, 12.0):
+        assert gride_score(log_mu, n1, n2, d, 2e-7) == pytest.approx(
+            _score_numpy(log_mu, n1, n2, d, 2e-7), rel=1e-12
+        )
+        assert gride_fisher_information(log_mu, n1, n2, d, 1e-15) == pytest.approx(
+            _information_numpy(log_mu, n1, n2, d, 1e-15), rel=1e-12
+        )
+    root = gride_bisect(log_mu, float(n1), float(n2), 1e-3, 1e3, 1e-10)
+    expected = brentq(lambda d: _score_numpy(log_mu, n1, n2, d, 2e-10), 1e-3, 1e3, xtol=1e-12)
+    assert root == pytest.approx(expected, abs=1e-8)
+    assert np.isnan(gride_bisect(log_mu, float(n1), float(n2), 1e-3, expected / 2, 1e-10))
