@@ -74,3 +74,34 @@ def exact_rerank(query, data, candidates, n_neighbors, distances, indices):
         for c in range(n_neighbors):
             distances[i, c] = row_distances[c]
             indices[i, c] = row_indices[c]
+
+
+@njit(cache=True, nogil=True)
+def update_topk_columns(tile, row_norms, row_offset, column_offset, best_key, best_index):
+    """Merge a tile into the candidate lists of its **columns** (the symmetric half).
+
+    In a self-query the tile ``-2 X[I] X[J]^T`` also holds the products of the rows
+    of block ``J`` with block ``I``; reading it row by row keeps memory access
+    contiguous while each column ``j`` gets keys ``||x_i||^2 - 2 x_i.x_j``.
+    ``best_key``/``best_index`` are indexed by global row, ``column_offset + j``.
+    The diagonal block is never passed here, so no self-exclusion is needed.
+    """
+    n_rows, n_cols = tile.shape
+    m = best_key.shape[1]
+    worst = np.empty(n_cols, dtype=best_key.dtype)
+    for j in range(n_cols):
+        worst[j] = best_key[column_offset + j, m - 1]
+    for i in range(n_rows):
+        norm = row_norms[i]
+        for j in range(n_cols):
+            key = norm + tile[i, j]
+            if key < worst[j]:
+                target = column_offset + j
+                position = m - 1
+                while position > 0 and best_key[target, position - 1] > key:
+                    best_key[target, position] = best_key[target, position - 1]
+                    best_index[target, position] = best_index[target, position - 1]
+                    position -= 1
+                best_key[target, position] = key
+                best_index[target, position] = row_offset + i
+                worst[j] = best_key[target, m - 1]

@@ -8,7 +8,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import check_array
 from threadpoolctl import threadpool_limits
 
-from skrepgeom.neighbors._kernels import exact_rerank, update_topk
+from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
 from skrepgeom.utils._validation import FLOAT_DTYPES, check_n_neighbors
 
 __all__ = ["BACKENDS", "kneighbors"]
@@ -219,15 +219,13 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
     available = n_samples - int(self_query)
     n_candidates = min(available, n_neighbors + max(_MIN_CANDIDATE_MARGIN, n_neighbors // 2))
     n_workers = max(1, min(effective_n_jobs(n_jobs) if n_jobs is not None else 1, n_queries))
+    if self_query:
+        return _brute_symmetric(X, n_neighbors, n_candidates, working_memory, n_workers, verbose)
     query_block, data_block = _tile_shape(
         n_queries, n_samples, X.dtype.itemsize, working_memory, n_workers
     )
-    # Distances are translation invariant; centring shrinks ||x||^2 and with it the
-    # rounding error of the expansion (data far from the origin would otherwise
-    # lose every digit of its small neighbour distances in float32).
-    center = X.mean(axis=0, dtype=np.float64)
-    X_centered = (X - center).astype(X.dtype, copy=False)
-    Q_centered = X_centered if self_query else (Q - center).astype(X.dtype, copy=False)
+    X_centered, center = _centered(X)
+    Q_centered = (Q - center).astype(X.dtype, copy=False)
     column_norms = np.einsum("ij,ij->i", X_centered, X_centered)
     query_starts = range(0, n_queries, query_block)
     if verbose:
@@ -249,7 +247,7 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
             products = tile[:, : end - column]
             np.matmul(scaled_query, X_centered[column:end].T, out=products)
             update_topk(
-                products, column_norms[column:end], column, start, self_query, best_key, best_index
+                products, column_norms[column:end], column, start, False, best_key, best_index
             )
         exact_rerank(
             Q[start:stop], X, best_index, n_neighbors, distances[start:stop], indices[start:stop]
@@ -278,3 +276,84 @@ def _tile_shape(n_queries, n_samples, itemsize, working_memory, n_workers):
     # Spread the queries evenly over the workers when there are few of them.
     query_block = min(query_block, max(1, math.ceil(n_queries / n_workers)))
     return query_block, data_block
+
+
+def _centered(X):
+    """``X`` minus its mean, in X's dtype.
+
+    Distances are translation invariant; centring shrinks ``||x||^2`` and with it
+    the rounding error of the expansion (data far from the origin would otherwise
+    lose every digit of its small neighbour distances in float32).
+    """
+    center = X.mean(axis=0, dtype=np.float64)
+    return (X - center).astype(X.dtype, copy=False), center
+
+
+def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, n_workers, verbose):
+    """Self-query brute force computing each tile pair once (half the GEMM work).
+
+    Tile ``(I, J)`` with ``J >= I`` updates the candidates of the rows of ``I``
+    (row-wise) and of the rows of ``J`` (column-wise). Each worker keeps private
+    candidate lists for all rows, merged by the exact re-ranking at the end: a pair
+    of rows is scanned by exactly one worker, so the lists never share an entry.
+    """
+    n_samples = X.shape[0]
+    X_centered, _ = _centered(X)
+    norms = np.einsum("ij,ij->i", X_centered, X_centered)
+    block = _square_block(n_samples, X.dtype.itemsize, working_memory, n_workers)
+    starts = list(range(0, n_samples, block))
+    # Row block I meets len(starts) - I blocks: deal them out in a snake so the
+    # workers get similar amounts of work.
+    assignments = [[] for _ in range(n_workers)]
+    for position, row_block in enumerate(range(len(starts))):
+        lap, offset = divmod(position, n_workers)
+        assignments[offset if lap % 2 == 0 else n_workers - 1 - offset].append(row_block)
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(starts), desc="kneighbors", unit="block")
+
+    def search(row_blocks):
+        best_key = np.full((n_samples, n_candidates), np.inf, dtype=X.dtype)
+        best_index = np.full((n_samples, n_candidates), -1, dtype=np.int64)
+        tile = np.empty((block, block), dtype=X.dtype)
+        for row_block in row_blocks:
+            r0 = starts[row_block]
+            r1 = min(r0 + block, n_samples)
+            scaled_rows = -2 * X_centered[r0:r1]
+            for c0 in starts[row_block:]:
+                c1 = min(c0 + block, n_samples)
+                products = tile[: r1 - r0, : c1 - c0]
+                np.matmul(scaled_rows, X_centered[c0:c1].T, out=products)
+                update_topk(products, norms[c0:c1], c0, r0, c0 == r0, best_key[r0:r1], best_index[r0:r1])
+                if c0 != r0:
+                    update_topk_columns(products, norms[r0:r1], r0, c0, best_key, best_index)
+            if progress is not None:
+                progress.update()
+        return best_index
+
+    if n_workers == 1:
+        candidates = search(assignments[0])
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            parts = Parallel(n_jobs=n_workers, prefer="threads")(
+                delayed(search)(row_blocks) for row_blocks in assignments
+            )
+        candidates = np.concatenate(parts, axis=1)
+    if progress is not None:
+        progress.close()
+    distances = np.empty((n_samples, n_neighbors), dtype=np.float64)
+    indices = np.empty((n_samples, n_neighbors), dtype=np.int64)
+    exact_rerank(X, X, candidates, n_neighbors, distances, indices)
+    return distances, indices.astype(np.intp, copy=False)
+
+
+def _square_block(n_samples, itemsize, working_memory, n_workers):
+    """Side of the square tiles of the symmetric scan, within ``working_memory``."""
+    if working_memory is None:
+        from sklearn import get_config
+
+        working_memory = get_config()["working_memory"]
+    budget = min(working_memory * 2**20 / n_workers, _TARGET_TILE_BYTES)
+    return int(max(1, min(n_samples, math.isqrt(int(budget // itemsize)))))

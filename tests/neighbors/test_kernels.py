@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skrepgeom.neighbors._kernels import exact_rerank, update_topk
+from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -46,3 +46,21 @@ def test_exact_rerank_matches_numpy_and_breaks_ties_by_index():
         np.testing.assert_allclose(distances[row], d[order], rtol=1e-14)
         if 7 in indices[row]:
             assert 2 in indices[row] and list(indices[row]).index(2) < list(indices[row]).index(7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_update_topk_columns_matches_numpy(dtype):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 3)).astype(dtype)
+    norms = np.einsum("ij,ij->i", X, X)
+    m = 4
+    best_key = np.full((120, m), np.inf, dtype=dtype)
+    best_index = np.full((120, m), -1, dtype=np.int64)
+    # Column block 80:120 sees the row blocks 0:40 and 40:80, as in the symmetric scan.
+    for r0 in (0, 40):
+        tile = (-2 * X[r0 : r0 + 40]) @ X[80:].T
+        update_topk_columns(tile, norms[r0 : r0 + 40], r0, 80, best_key, best_index)
+    keys = norms[:80, None] - 2 * X[:80] @ X[80:].T  # (rows 0:80) x (columns 80:120)
+    expected = np.argsort(keys.T, axis=1, kind="stable")[:, :m]
+    np.testing.assert_array_equal(best_index[80:], expected)
+    assert np.all(best_index[:80] == -1)
