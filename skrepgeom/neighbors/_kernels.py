@@ -8,6 +8,20 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _insert_sorted(best_key, best_index, row, key, index):
+    """Insert ``(key, index)`` into the ascending list of ``row``, dropping its last
+    entry; returns the new largest key. Equal keys stay behind earlier entries."""
+    position = best_key.shape[1] - 1
+    while position > 0 and best_key[row, position - 1] > key:
+        best_key[row, position] = best_key[row, position - 1]
+        best_index[row, position] = best_index[row, position - 1]
+        position -= 1
+    best_key[row, position] = key
+    best_index[row, position] = index
+    return best_key[row, best_key.shape[1] - 1]
+
+
 @njit(cache=True, nogil=True)
 def update_topk(tile, column_norms, column_offset, row_offset, exclude_self, best_key, best_index):
     """Merge one tile of ``-2 q.x`` products into running per-row candidate lists.
@@ -27,14 +41,7 @@ def update_topk(tile, column_norms, column_offset, row_offset, exclude_self, bes
             if key < worst:
                 if exclude_self and j == own_column:
                     continue
-                position = m - 1
-                while position > 0 and best_key[i, position - 1] > key:
-                    best_key[i, position] = best_key[i, position - 1]
-                    best_index[i, position] = best_index[i, position - 1]
-                    position -= 1
-                best_key[i, position] = key
-                best_index[i, position] = column_offset + j
-                worst = best_key[i, m - 1]
+                worst = _insert_sorted(best_key, best_index, i, key, column_offset + j)
 
 
 @njit(cache=True, nogil=True)
@@ -96,12 +103,6 @@ def update_topk_columns(tile, row_norms, row_offset, column_offset, best_key, be
         for j in range(n_cols):
             key = norm + tile[i, j]
             if key < worst[j]:
-                target = column_offset + j
-                position = m - 1
-                while position > 0 and best_key[target, position - 1] > key:
-                    best_key[target, position] = best_key[target, position - 1]
-                    best_index[target, position] = best_index[target, position - 1]
-                    position -= 1
-                best_key[target, position] = key
-                best_index[target, position] = row_offset + i
-                worst[j] = best_key[target, m - 1]
+                worst[j] = _insert_sorted(
+                    best_key, best_index, column_offset + j, key, row_offset + i
+                )
