@@ -173,9 +173,17 @@ def _kd_tree_candidates(X, Q, n_neighbors, self_query, n_jobs):
     from scipy.spatial import cKDTree
 
     k = n_neighbors + int(self_query)
-    tree = cKDTree(X, balanced_tree=False, compact_nodes=False)
+    # Rotating to the principal axes keeps every distance but aligns the tree's
+    # axis-parallel cuts with the directions the data spans: data near a linear
+    # subspace then costs like a tree in that subspace. Candidates are re-ranked on
+    # the original rows, so the rotation's rounding never reaches the result.
+    X_centered, center = _centered(X.astype(np.float64, copy=False))
+    _, _, components = np.linalg.svd(X_centered.T @ X_centered)
+    X_rotated = X_centered @ components.T
+    Q_rotated = X_rotated if self_query else (Q - center) @ components.T
+    tree = cKDTree(X_rotated, balanced_tree=False, compact_nodes=False)
     workers = effective_n_jobs(n_jobs) if n_jobs is not None else 1
-    _, indices = tree.query(Q, k=k, workers=workers)
+    _, indices = tree.query(Q_rotated, k=k, workers=workers)
     indices = indices.reshape(Q.shape[0], k)
     return _drop_self(indices, n_neighbors) if self_query else indices
 

@@ -10,7 +10,13 @@ from skrepgeom.utils.discovery import all_estimators
 __all__ = ["estimator_instances", "expected_failed_checks"]
 
 # Estimator name -> (constructor keyword arguments, why the defaults are not used).
-_FAST_SETTINGS: dict[str, tuple[dict, str]] = {}
+_FAST_SETTINGS: dict[str, tuple[dict, str]] = {
+    "ForwardForwardClassifier": (
+        dict(hidden_layer_sizes=(16, 16), max_epochs=5, batch_size=16, learning_rate=0.03),
+        "The default 3 x 500 network trained for 300 epochs per layer takes minutes per check, "
+        "while two small layers and 5 epochs of small minibatches learn the checks' blobs.",
+    ),
+}
 
 # Estimator name -> {check name: reason}.
 _EXPECTED_FAILURES: dict[str, dict[str, str]] = {}

@@ -1,0 +1,410 @@
+import pickle
+import time
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_iris, make_blobs
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skrepgeom.neural_network import ForwardForwardClassifier, hoyer_sparsity
+from skrepgeom.neural_network import _forward_forward as ff
+
+SMALL = dict(hidden_layer_sizes=(16, 16), max_epochs=5, batch_size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def _softmax(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# ----------------------------------------------------------- local training
+
+
+def test_one_layer_step_matches_hand_written_loss_and_gradient():
+    torch.manual_seed(0)
+    d, h, n, theta, lr = 7, 5, 12, 3.0, 0.01
+    generator = torch.Generator().manual_seed(0)
+    net = ff._FFNet(
+        [d, h],
+        n_outputs=0,
+        activation="relu",
+        goodness="l2",
+        normalize=True,
+        generator=generator,
+        dtype=torch.float64,
+    )
+    W0 = net.layers[0].weight.detach().clone()
+    b0 = net.layers[0].bias.detach().clone()
+    x_pos = torch.randn(n, d, dtype=torch.float64, generator=generator)
+    x_neg = torch.randn(n, d, dtype=torch.float64, generator=generator)
+
+    # Hand-written: normalise, Linear, ReLU, L2 norm, softplus loss, gradient by the chain rule.
+    x = torch.cat([x_pos, x_neg])
+    x_hat = x / (torch.sqrt((x * x).sum(1, keepdim=True)) + 1e-4)
+    z = x_hat @ W0.T + b0
+    a = torch.clamp(z, min=0)
+    g = torch.sqrt((a * a).sum(1))
+    assert torch.all(g > 0)
+    margin = torch.cat([theta - g[:n], g[n:] - theta])
+    loss = torch.log1p(torch.exp(margin)).mean()
+    dloss_dg = torch.sigmoid(margin) / (2 * n) * torch.cat([-torch.ones(n), torch.ones(n)]).double()
+    delta = dloss_dg[:, None] * a / g[:, None] * (z > 0)
+    grad_W, grad_b = delta.T @ x_hat, delta.sum(0)
+
+    # The library's step.
+    out = net.layer(0, x)
+    ours = ff._ff_loss(ff._goodness(out[:n], "l2"), ff._goodness(out[n:], "l2"), theta)
+    ours.backward()
+    np.testing.assert_allclose(ours.item(), loss.item(), atol=1e-6)
+    np.testing.assert_allclose(net.layers[0].weight.grad, grad_W, atol=1e-6)
+    np.testing.assert_allclose(net.layers[0].bias.grad, grad_b, atol=1e-6)
+
+    # One full-batch epoch = one Adam step: the first Adam step is lr * g / (|g| + eps).
+    net.layers[0].weight.grad = net.layers[0].bias.grad = None
+    losses, _, _ = ff._train_layer(
+        net, 0, x_pos, x_neg, max_epochs=1, batch_size=n, learning_rate=lr,
+        threshold=theta, generator=torch.Generator().manual_seed(1),
+    )
+    np.testing.assert_allclose(losses[0], loss.item(), atol=1e-6)
+    np.testing.assert_allclose(
+        net.layers[0].weight.detach(), W0 - lr * grad_W / (grad_W.abs() + 1e-8), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        net.layers[0].bias.detach(), b0 - lr * grad_b / (grad_b.abs() + 1e-8), atol=1e-6
+    )
+
+
+def test_greedy_training_never_touches_earlier_layers(iris, monkeypatch):
+    X, y = iris
+    original = ff._train_layer
+    checked = []
+
+    def spy(net, index, *args, **kwargs):
+        before = [[p.detach().clone() for p in net.layers[i].parameters()] for i in range(index)]
+        trained = net.layers[index].weight.detach().clone()
+        result = original(net, index, *args, **kwargs)
+        for i in range(index):
+            for p, p0 in zip(net.layers[i].parameters(), before[i]):
+                assert p.grad is None and not p.requires_grad
+                assert torch.equal(p.detach(), p0)
+        # The layer being trained did change.
+        assert not torch.equal(net.layers[index].weight.detach(), trained)
+        checked.append(index)
+        return result
+
+    monkeypatch.setattr(ff, "_train_layer", spy)
+    ForwardForwardClassifier(**{**SMALL, "hidden_layer_sizes": (8, 8, 8)}).fit(X, y)
+    assert checked == [0, 1, 2]
+
+
+# ----------------------------------------------------------- consistency
+
+
+@pytest.mark.parametrize("skip_first_layer", [False, True])
+@pytest.mark.parametrize("aggregation", ["softmax_sum", "sum"])
+def test_predict_is_argmax_of_aggregated_goodness(iris, aggregation, skip_first_layer):
+    X, y = iris
+    clf = ForwardForwardClassifier(
+        **SMALL, aggregation=aggregation, skip_first_layer=skip_first_layer
+    ).fit(X, y)
+    G = clf.goodness_scores(X).astype(np.float64)
+    assert G.shape == (X.shape[0], 3, 2)
+    if skip_first_layer:
+        G = G[:, :, 1:]
+    if aggregation == "softmax_sum":
+        scores = _softmax(G, axis=1).sum(axis=2)
+    else:
+        scores = G.sum(axis=2)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[scores.argmax(axis=1)])
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(proba.argmax(axis=1), scores.argmax(axis=1))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(training="greedy", label_embedding="overwrite"),
+        dict(training="greedy", negatives="hard", goodness="sumsq", threshold=1.0),
+        dict(training="backprop_ff", negatives="hard"),
+        dict(training="backprop", learning_rate=1e-2),
+        dict(activation="sigmoid", goodness="l1"),
+        dict(goodness="linf", dtype="float64"),
+    ],
+)
+def test_modes_fit_and_are_deterministic(iris, params):
+    X, y = iris
+    a = ForwardForwardClassifier(**SMALL, **params).fit(X, y)
+    b = ForwardForwardClassifier(**SMALL, **params).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.loss_curve_ == b.loss_curve_
+    n_curves = 2 if params.get("training", "greedy") == "greedy" else 1
+    assert len(a.loss_curve_) == n_curves
+    assert all(len(curve) == 5 for curve in a.loss_curve_)
+    assert np.all(np.isfinite(a.loss_curve_))
+    np.testing.assert_allclose(a.predict_proba(X).sum(axis=1), 1.0, rtol=1e-5)
+    assert a.n_layers_ == 2 and a.n_iter_ == 5
+    assert a.transform(X).dtype == np.dtype(params.get("dtype", "float32"))
+
+
+def test_different_seeds_differ(iris):
+    X, y = iris
+    a = ForwardForwardClassifier(**{**SMALL, "random_state": 0}).fit(X, y)
+    b = ForwardForwardClassifier(**{**SMALL, "random_state": 1}).fit(X, y)
+    assert a.loss_curve_ != b.loss_curve_
+
+
+def test_greedy_learns_iris(iris):
+    X, y = iris
+    clf = ForwardForwardClassifier(**{**SMALL, "max_epochs": 40}).fit(X, y)
+    assert clf.score(X, y) > 0.85
+    # The goodness separates positives from negatives at the end of training.
+    assert clf.goodness_pos_curve_[0][-1] > clf.goodness_neg_curve_[0][-1]
+
+
+def test_transform_and_transform_layers(iris):
+    X, y = iris
+    clf = ForwardForwardClassifier(**{**SMALL, "hidden_layer_sizes": (6, 4)}).fit(X, y)
+    layers = clf.transform_layers(X, y)
+    assert [H.shape for H in layers] == [(150, 6), (150, 4)]
+    predicted = clf.transform_layers(X)
+    np.testing.assert_array_equal(clf.transform(X), predicted[-1])
+    np.testing.assert_array_equal(
+        clf.set_params(transform_layer="all").transform(X), np.hstack(predicted)
+    )
+    np.testing.assert_array_equal(clf.set_params(transform_layer=0).transform(X), predicted[0])
+    # Activations with true labels embedded equal those with predictions where they agree.
+    agree = clf.predict(X) == y
+    np.testing.assert_array_equal(layers[0][agree], predicted[0][agree])
+
+
+def test_string_labels_and_label_value(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = ForwardForwardClassifier(**SMALL, label_value=2.5).fit(X, names)
+    assert clf.label_value_ == 2.5
+    assert set(clf.predict(X)) <= set(names)
+    clf = ForwardForwardClassifier(**SMALL).fit(X, names)
+    assert clf.label_value_ == pytest.approx(X.max())
+
+
+# ----------------------------------------------------------- digits
+
+
+def _digits_run(split, *, training, hidden, epochs, batch_size, lr, embedding="overwrite"):
+    X_train, X_test, y_train, y_test = split
+    clf = ForwardForwardClassifier(
+        hidden_layer_sizes=hidden,
+        training=training,
+        label_embedding=embedding,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=lr,
+        random_state=0,
+    ).fit(X_train, y_train)
+    correct = clf.predict(X_test) == y_test
+    layers = clf.transform_layers(X_test[correct], y_test[correct])
+    return correct.mean(), [float(np.nanmean(hoyer_sparsity(H))) for H in layers]
+
+
+def test_digits_fast_ff_sparser_than_backprop(digits_split):
+    start = time.perf_counter()
+    acc_ff, hoyer_ff = _digits_run(
+        digits_split, training="greedy", hidden=(200, 200), epochs=100, batch_size=1024, lr=0.01
+    )
+    acc_bp, hoyer_bp = _digits_run(
+        digits_split, training="backprop", hidden=(200, 200), epochs=100, batch_size=1024, lr=1e-3
+    )
+    elapsed = time.perf_counter() - start
+    print(f"FF acc={acc_ff:.3f} hoyer={hoyer_ff}; BP acc={acc_bp:.3f} hoyer={hoyer_bp}; {elapsed:.1f} s")
+    assert acc_ff >= 0.85
+    assert hoyer_ff[0] >= hoyer_bp[0] + 0.15
+    assert elapsed < 30
+
+
+@pytest.mark.slow
+def test_digits_reference_numbers(digits_split):
+    acc_ff, hoyer_ff = _digits_run(
+        digits_split, training="greedy", hidden=(500, 500, 500), epochs=300, batch_size=4096, lr=0.01
+    )
+    acc_bp, hoyer_bp = _digits_run(
+        digits_split, training="backprop", hidden=(500, 500, 500), epochs=300, batch_size=4096, lr=1e-3
+    )
+    print(f"FF acc={acc_ff:.3f} hoyer={hoyer_ff}; BP acc={acc_bp:.3f} hoyer={hoyer_bp}")
+    assert acc_ff == pytest.approx(0.90, abs=0.03)
+    assert hoyer_ff[0] == pytest.approx(0.75, abs=0.05)
+    assert acc_bp == pytest.approx(0.97, abs=0.02)
+    assert hoyer_bp[0] == pytest.approx(0.45, abs=0.06)
+    assert hoyer_ff[0] >= hoyer_bp[0] + 0.2
+
+
+# ----------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_rejects_non_finite(iris, bad):
+    X, y = iris
+    X = X.copy()
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        ForwardForwardClassifier(**SMALL).fit(X, y)
+
+
+def test_rejects_wrong_ndim(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="2D"):
+        ForwardForwardClassifier(**SMALL).fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="dim"):
+        ForwardForwardClassifier(**SMALL).fit(X[:, :, None], y)
+
+
+def test_rejects_single_class(iris):
+    X, _ = iris
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        ForwardForwardClassifier(**SMALL).fit(X, np.zeros(X.shape[0]))
+
+
+def test_rejects_overwrite_with_too_few_features(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="concat"):
+        ForwardForwardClassifier(**SMALL, label_embedding="overwrite").fit(X[:, :2], y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(threshold=0.0), "threshold"),
+        (dict(threshold=-1.0), "threshold"),
+        (dict(hidden_layer_sizes=()), "at least one layer"),
+        (dict(hidden_layer_sizes=(8, 0)), "positive integers"),
+        (dict(hidden_layer_sizes=(8, -2)), "positive integers"),
+        (dict(max_epochs=0), "max_epochs"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(goodness="l3"), "goodness"),
+        (dict(training="hebbian"), "training"),
+        (dict(aggregation="mean"), "aggregation"),
+        (dict(transform_layer=2), "transform_layer=2"),
+        (dict(transform_layer=-3), "transform_layer=-3"),
+        (dict(skip_first_layer=True, hidden_layer_sizes=(8,)), "skip_first_layer"),
+    ],
+)
+def test_rejects_bad_parameters(iris, params, match):
+    X, y = iris
+    with pytest.raises(ValueError, match=match):
+        ForwardForwardClassifier(**{**SMALL, **params}).fit(X, y)
+
+
+def test_transform_layers_rejects_unseen_labels(iris):
+    X, y = iris
+    clf = ForwardForwardClassifier(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="not seen during fit"):
+        clf.transform_layers(X, y + 5)
+
+
+def test_predict_before_fit_and_wrong_features(iris):
+    X, y = iris
+    with pytest.raises(NotFittedError):
+        ForwardForwardClassifier(**SMALL).predict(X)
+    clf = ForwardForwardClassifier(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :3])
+
+
+def test_goodness_scores_undefined_for_backprop(iris):
+    X, y = iris
+    clf = ForwardForwardClassifier(**SMALL, training="backprop").fit(X, y)
+    with pytest.raises(ValueError, match="backprop"):
+        clf.goodness_scores(X)
+
+
+# ----------------------------------------------------------- ecosystem
+
+
+def test_clone_pickle_and_cpu_state(iris):
+    X, y = iris
+    clf = ForwardForwardClassifier(**SMALL).fit(X, y)
+    assert clone(clf).get_params() == clf.get_params()
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert all(p.device.type == "cpu" for p in restored._net.parameters())
+    # The fitted object itself is unchanged by pickling.
+    np.testing.assert_array_equal(clf.predict(X), restored.predict(X))
+
+
+def test_pipeline_and_grid_search():
+    X, y = make_blobs(n_samples=120, centers=3, n_features=5, random_state=0)
+    pipe = make_pipeline(StandardScaler(), ForwardForwardClassifier(**{**SMALL, "max_epochs": 30}))
+    assert pipe.fit(X, y).score(X, y) > 0.8
+    search = GridSearchCV(
+        ForwardForwardClassifier(**SMALL),
+        {"threshold": [1.0, 3.0], "hidden_layer_sizes": [(8,), (8, 8)]},
+        cv=2,
+    ).fit(StandardScaler().fit_transform(X), y)
+    assert search.best_params_["threshold"] in (1.0, 3.0)
+
+
+def test_threads_set_and_restored(iris, monkeypatch):
+    X, y = iris
+    before = torch.get_num_threads()
+    seen = []
+    original = ff._train_layer
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ff, "_train_layer", spy)
+    ForwardForwardClassifier(**SMALL).fit(X, y)  # small layers: one thread
+    ForwardForwardClassifier(**SMALL, n_jobs=2).fit(X, y)
+    assert seen == [1, 1, 2, 2]
+    assert torch.get_num_threads() == before
+
+
+def test_verbose_progress(iris, capsys):
+    X, y = iris
+    ForwardForwardClassifier(**SMALL, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "FF layer 0" in err and "FF layer 1" in err and "loss" in err
+
+
+def test_device_auto(iris):
+    X, y = iris
+    clf = ForwardForwardClassifier(**SMALL, device="auto").fit(X, y)
+    assert clf.predict(X).shape == (150,)
+    assert isinstance(clf.predict_proba(X), np.ndarray)
+
+
+def test_display(iris):
+    from skrepgeom.neural_network import ActivationWallDisplay
+
+    X, y = iris
+    clf = ForwardForwardClassifier(**SMALL).fit(X, y)
+    display = ActivationWallDisplay.from_estimator(clf, X, y, layer=1)
+    assert display.activations.shape == (150, 16)
+    assert np.all(np.diff(np.searchsorted(clf.classes_, display.sample_labels)) >= 0)
+    assert display.figure_ is display.ax_.figure
+    with pytest.raises(ValueError, match="layer=5"):
+        ActivationWallDisplay.from_estimator(clf, X, y, layer=5)
+    active = ActivationWallDisplay.from_activations(np.c_[X.clip(0), np.zeros(150)], y, only_active=True)
+    assert active.activations.shape[1] <= 4
