@@ -40,7 +40,7 @@ demo: $(VENV)/.installed-base
 	$(BIN)/python examples/quickstart.py
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests skrepgeom
+	$(BIN)/python -m pytest tests skrepgeom --durations=20
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html doc doc/_build/html
