@@ -15,6 +15,10 @@ class TwoNNFit:
     params = ([10, 50],)
     param_names = ["n_features"]
     timeout = 120
+    # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
+    number = 1
+    repeat = (1, 3, 20.0)
+    warmup_time = 0
 
     def setup(self, n_features):
         self.X = blobs(N_SAMPLES, n_features)
@@ -31,6 +35,10 @@ class GrideFit:
     """``GrideDimension(range_max=64).fit`` (6 scales) on 20k x 10 float32 points."""
 
     timeout = 120
+    # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
+    number = 1
+    repeat = (1, 3, 20.0)
+    warmup_time = 0
 
     def setup(self):
         self.X = blobs(N_SAMPLES, 10)
@@ -49,6 +57,10 @@ class TwoNNDecimation:
     """``twonn_decimation`` down to 10-point subsets, from 20k x 10 float32 points."""
 
     timeout = 120
+    # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
+    number = 1
+    repeat = (1, 3, 20.0)
+    warmup_time = 0
 
     def setup(self):
         self.X = blobs(N_SAMPLES, 10)

@@ -13,6 +13,10 @@ class KNeighbors:
     params = (["brute", "kd_tree"], [10, 50], [2, 64])
     param_names = ["backend", "n_features", "n_neighbors"]
     timeout = 120
+    # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
+    number = 1
+    repeat = (1, 3, 20.0)
+    warmup_time = 0
 
     def setup(self, backend, n_features, n_neighbors):
         if backend == "kd_tree" and n_features == 50 and n_neighbors == 64:
