@@ -274,11 +274,7 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
 
 def _tile_shape(n_queries, n_samples, itemsize, working_memory, n_workers):
     """Query rows and data rows per tile, within ``working_memory`` MiB over all workers."""
-    if working_memory is None:
-        from sklearn import get_config
-
-        working_memory = get_config()["working_memory"]
-    budget = min(working_memory * 2**20 / n_workers, _TARGET_TILE_BYTES)
+    budget = _tile_budget(working_memory, n_workers)
     data_block = int(min(n_samples, 4096, max(64, budget // (itemsize * 256))))
     query_block = int(max(1, min(n_queries, budget // (itemsize * data_block))))
     # Spread the queries evenly over the workers when there are few of them.
@@ -359,9 +355,14 @@ def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, n_workers, ve
 
 def _square_block(n_samples, itemsize, working_memory, n_workers):
     """Side of the square tiles of the symmetric scan, within ``working_memory``."""
+    budget = _tile_budget(working_memory, n_workers)
+    return int(max(1, min(n_samples, math.isqrt(int(budget // itemsize)))))
+
+
+def _tile_budget(working_memory, n_workers):
+    """Bytes of one worker's tile: its share of ``working_memory`` (MiB), cache-sized."""
     if working_memory is None:
         from sklearn import get_config
 
         working_memory = get_config()["working_memory"]
-    budget = min(working_memory * 2**20 / n_workers, _TARGET_TILE_BYTES)
-    return int(max(1, min(n_samples, math.isqrt(int(budget // itemsize)))))
+    return min(working_memory * 2**20 / n_workers, _TARGET_TILE_BYTES)
