@@ -233,7 +233,7 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
         n_queries, n_samples, X.dtype.itemsize, working_memory, n_workers
     )
     X_centered, center = _centered(X)
-    Q_centered = (Q - center).astype(X.dtype, copy=False)
+    Q_centered = Q - center
     column_norms = np.einsum("ij,ij->i", X_centered, X_centered)
     query_starts = range(0, n_queries, query_block)
     if verbose:
@@ -289,8 +289,10 @@ def _centered(X):
     the rounding error of the expansion (data far from the origin would otherwise
     lose every digit of its small neighbour distances in float32).
     """
-    center = X.mean(axis=0, dtype=np.float64)
-    return (X - center).astype(X.dtype, copy=False), center
+    # The centre is rounded to X's dtype so that no float64 copy of X is made;
+    # any point near the mean serves.
+    center = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+    return X - center, center
 
 
 def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, n_workers, verbose):
@@ -302,8 +304,9 @@ def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, n_workers, ve
     of rows is scanned by exactly one worker, so the lists never share an entry.
     """
     n_samples = X.shape[0]
-    X_centered, _ = _centered(X)
-    norms = np.einsum("ij,ij->i", X_centered, X_centered)
+    # Blocks are centred on the fly (see _centered) instead of copying all of X.
+    center = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+    norms = np.empty(n_samples, dtype=X.dtype)
     block = _square_block(n_samples, X.dtype.itemsize, working_memory, n_workers)
     starts = list(range(0, n_samples, block))
     # Row block I meets len(starts) - I blocks: deal them out in a snake so the
@@ -318,18 +321,24 @@ def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, n_workers, ve
 
         progress = tqdm(total=len(starts), desc="kneighbors", unit="block")
 
+    for r0 in starts:
+        centered = X[r0 : r0 + block] - center
+        norms[r0 : r0 + block] = np.einsum("ij,ij->i", centered, centered)
+
     def search(row_blocks):
         best_key = np.full((n_samples, n_candidates), np.inf, dtype=X.dtype)
         best_index = np.full((n_samples, n_candidates), -1, dtype=np.int64)
         tile = np.empty((block, block), dtype=X.dtype)
+        columns = np.empty((block, X.shape[1]), dtype=X.dtype)
         for row_block in row_blocks:
             r0 = starts[row_block]
             r1 = min(r0 + block, n_samples)
-            scaled_rows = -2 * X_centered[r0:r1]
+            scaled_rows = -2 * (X[r0:r1] - center)
             for c0 in starts[row_block:]:
                 c1 = min(c0 + block, n_samples)
+                centered_columns = np.subtract(X[c0:c1], center, out=columns[: c1 - c0])
                 products = tile[: r1 - r0, : c1 - c0]
-                np.matmul(scaled_rows, X_centered[c0:c1].T, out=products)
+                np.matmul(scaled_rows, centered_columns.T, out=products)
                 update_topk(products, norms[c0:c1], c0, r0, c0 == r0, best_key[r0:r1], best_index[r0:r1])
                 if c0 != r0:
                     update_topk_columns(products, norms[r0:r1], r0, c0, best_key, best_index)

@@ -32,3 +32,12 @@ def test_no_duplicates_and_empty():
     assert find_duplicates(np.empty((0, 3))).shape == (0,)
     with pytest.raises(ValueError, match="2-D"):
         find_duplicates(np.zeros(4))
+
+
+def test_hash_collisions_are_settled_exactly(monkeypatch):
+    from skrepgeom.neighbors import _duplicates
+
+    # Every row hashes alike: the exact fallback must still tell the rows apart.
+    monkeypatch.setattr(_duplicates, "_row_hashes", lambda X: np.zeros(len(X), dtype=np.uint64))
+    X = np.random.default_rng(1).integers(0, 3, size=(150, 2)).astype(float)
+    np.testing.assert_array_equal(find_duplicates(X), _first_identical_loop(X))
