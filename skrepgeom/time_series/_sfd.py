@@ -1,0 +1,781 @@
+"""Sequential Feature Detachment (Uribarri et al., DMKD 2024)."""
+
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.feature_selection import SelectorMixin
+from sklearn.linear_model import RidgeClassifier, RidgeClassifierCV
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer, StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from skrepgeom.time_series._kernels import centered_coef
+from skrepgeom.utils._validation import FLOAT_DTYPES
+
+__all__ = ["SequentialFeatureDetachment"]
+
+_DEFAULT_ALPHAS = (-10.0, 10.0, 20)
+_OFFICIAL_SPLIT_SEED = 42
+_CHUNK = 2048
+_SMALL_GRAM = 256
+
+
+@contextmanager
+def _blas_threads(limit):
+    if limit is None:
+        yield
+        return
+    with threadpool_limits(limits=limit, user_api="blas"):
+        yield
+
+
+def _default_alphas(alphas):
+    if alphas is None:
+        return np.logspace(*_DEFAULT_ALPHAS)
+    return np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+
+
+def detachment_sizes(n_features, drop_fraction=0.05, max_steps=150):
+    """Feature counts of the SFD schedule, largest first.
+
+    ``unique(int(P * (1 - drop_fraction) ** k))`` for ``k = 0 .. max_steps - 1``,
+    in descending order and keeping only positive sizes; step 0 is the full set.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of features ``P``.
+    drop_fraction : float, default=0.05
+        Fraction dropped at each step.
+    max_steps : int, default=150
+        Number of powers of ``1 - drop_fraction`` tried.
+
+    Returns
+    -------
+    sizes : ndarray of shape (n_steps,), dtype=int64
+
+    Examples
+    --------
+    >>> from skrepgeom.time_series._sfd import detachment_sizes
+    >>> len(detachment_sizes(20_000)), len(detachment_sizes(9_996))
+    (146, 138)
+    """
+    keep = np.power(1.0 - drop_fraction, np.arange(max_steps))
+    sizes = np.unique((keep * n_features).astype(np.int64))[::-1]
+    return np.ascontiguousarray(sizes[sizes > 0])
+
+
+def _chunked_scaler(X):
+    """``StandardScaler().fit(X)`` column block by column block (same numbers, no
+    full-size float64 temporary)."""
+    P = X.shape[1]
+    mean, var = np.empty(P), np.empty(P)
+    for start in range(0, P, _CHUNK):
+        block = StandardScaler().fit(X[:, start : start + _CHUNK])
+        mean[start : start + _CHUNK] = block.mean_
+        var[start : start + _CHUNK] = block.var_
+        scale_part = block.scale_
+        if start == 0:
+            scale = np.empty(P, dtype=scale_part.dtype)
+        scale[start : start + _CHUNK] = scale_part
+    scaler = StandardScaler()
+    scaler.mean_, scaler.var_, scaler.scale_ = mean, var, scale
+    scaler.n_features_in_ = P
+    scaler.n_samples_seen_ = X.shape[0]
+    return scaler
+
+
+def _column_mean(F, rows=None):
+    mean = np.empty(F.shape[1])
+    for start in range(0, F.shape[1], _CHUNK):
+        block = F[:, start : start + _CHUNK] if rows is None else F[:rows, start : start + _CHUNK]
+        mean[start : start + _CHUNK] = block.mean(axis=0, dtype=np.float64)
+    return mean
+
+
+def _centered_gram(F, mean):
+    """``(F - mean) (F - mean)^T`` in float64, column block by column block."""
+    G = np.zeros((F.shape[0], F.shape[0]))
+    for start in range(0, F.shape[1], _CHUNK):
+        A = F[:, start : start + _CHUNK].astype(np.float64)
+        A -= mean[start : start + _CHUNK]
+        G += A @ A.T
+    return G
+
+
+def _full_ridge_gcv(F, y, alphas):
+    """``RidgeClassifierCV(alphas).fit(F, y)`` from one float64 Gram matrix.
+
+    The same efficient leave-one-out as scikit-learn's ``_RidgeGCV`` (gram mode,
+    intercept, squared LOO errors of the +-1 targets), without its two float64
+    copies of ``F``. Returns ``(ridge, G, x_mean)``: a fitted ``RidgeClassifier``
+    with ``alpha`` the chosen penalty, the centred Gram matrix and the column means.
+    """
+    binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
+    Y = binarizer.fit_transform(y).astype(np.float64)
+    x_mean = _column_mean(F)
+    G = _centered_gram(F, x_mean)
+    y_mean = Y.mean(axis=0)
+    Yc = Y - y_mean
+    eigvals, Q = np.linalg.eigh(G)
+    QT_y = Q.T @ Yc
+    QT_sw = Q.T @ np.ones(F.shape[0])
+    Q2 = Q**2
+    best = None
+    for alpha in map(float, alphas):
+        D = 1.0 / (eigvals + alpha)
+        c = Q @ (D[:, None] * QT_y)
+        d = Q2 @ D
+        d -= (Q @ (D * QT_sw)) / F.shape[0]
+        score = np.mean(-((c / d[:, None]) ** 2))
+        if best is None or score > best[0]:
+            best = (score, alpha, c)
+    _, alpha, c = best
+    coef = centered_coef(F, F.shape[0], x_mean, c, np.arange(F.shape[1]))
+    ridge = RidgeClassifier(alpha=alpha)
+    ridge._label_binarizer = binarizer
+    ridge.classes_ = binarizer.classes_
+    ridge.n_features_in_ = F.shape[1]
+    ridge.coef_ = coef[0] if coef.shape[0] == 1 else coef
+    ridge.intercept_ = y_mean - x_mean @ np.atleast_2d(coef).T
+    ridge.alpha_ = alpha
+    ridge.best_score_ = best[0]
+    return ridge, G, x_mean
+
+
+def _importance(coef, kind):
+    """|coef| per feature; ``coef`` has shape (n_targets, n_features)."""
+    if coef.shape[0] == 1:
+        return np.abs(coef[0])
+    if kind == "max":
+        return np.max(np.abs(coef), axis=0)
+    if kind == "norm":
+        return np.sqrt(np.sum(coef * coef, axis=0))
+    return np.sum(np.abs(coef), axis=0)
+
+
+def _decision_to_index(decision):
+    if decision.shape[1] == 1:
+        return (decision[:, 0] > 0).astype(np.intp)
+    return np.argmax(decision, axis=1)
+
+
+def select_step(sizes, val_scores, *, trade_off=0.1, smoothing=3, fixed_fraction=None):
+    """Step chosen from an SFD curve (objective of point 7 of the method).
+
+    Returns ``(best_step, objective)``; ``objective`` is ``trade_off * x + y~`` with
+    ``x = 1 - s/P`` and ``y~`` the zero-padded moving average (width ``smoothing``)
+    of ``val_scores / val_scores[0]``. ``fixed_fraction`` picks the step whose
+    ``s/P`` is closest to it instead.
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    fraction = sizes / sizes[0]
+    reference = val_scores[0] if val_scores[0] > 0 else 1.0
+    relative = np.asarray(val_scores, dtype=np.float64) / reference
+    # Zero-padded moving average (numpy's mode="same", also for curves shorter
+    # than the window), so the end steps are penalised.
+    half = smoothing // 2
+    padded = np.concatenate([np.zeros(half), relative, np.zeros(half)])
+    smoothed = np.convolve(padded, np.ones(smoothing) / smoothing, mode="valid")
+    objective = trade_off * (1.0 - fraction) + smoothed
+    if fixed_fraction is not None:
+        return int(np.argmin(np.abs(fraction - fixed_fraction))), objective
+    return int(np.argmax(objective)), objective
+
+
+class _GramRidgePath:
+    """Ridge refits on a shrinking column set, by Gram down-dating.
+
+    Rows ``[0, n_train)`` of ``F`` are the fitting split, rows ``[n_train, n)`` the
+    validation split. ``K = Fc_S Fc_S^T`` (train x train) and ``Kv = Gc_S Fc_S^T``
+    (validation x train) are kept in float64 over the centred columns of the active
+    set ``S``; dropping columns ``D`` subtracts their outer products. A dual solve
+    ``(K + alpha I) c = Yc`` gives the decisions ``K c`` and ``Kv c`` (plus the
+    target means) and the weights ``w = Fc_S^T c``; below ``n_train`` active columns
+    the primal normal equations are solved instead.
+    """
+
+    def __init__(self, F, n_train, Y, alpha):
+        self.F = F
+        self.n_train = n_train
+        self.alpha = float(alpha)
+        self.y_mean = Y.mean(axis=0)
+        self.Yc = Y - self.y_mean
+        self.mu = np.empty(F.shape[1])
+        for start in range(0, F.shape[1], _CHUNK):
+            block = F[:n_train, start : start + _CHUNK]
+            self.mu[start : start + _CHUNK] = block.mean(axis=0, dtype=np.float64)
+        self.K = None
+        self.Kv = None
+        self.gram_size = 0
+
+    def _blocks(self, columns):
+        for start in range(0, columns.shape[0], _CHUNK):
+            cols = columns[start : start + _CHUNK]
+            block = self.F[:, cols].astype(np.float64)
+            block -= self.mu[cols]
+            yield cols, block[: self.n_train], block[self.n_train :]
+
+    def _accumulate(self, columns, sign):
+        for _, A, B in self._blocks(columns):
+            if sign > 0:
+                self.K += A @ A.T
+                self.Kv += B @ A.T
+            else:
+                self.K -= A @ A.T
+                self.Kv -= B @ A.T
+
+    def from_full_gram(self, G, n_active):
+        """K and Kv of all columns from the Gram matrix centred by the all-row means."""
+        n_tr = self.n_train
+        r = G[:, :n_tr].mean(axis=1)
+        s_tr = r[:n_tr].mean()
+        self.K = G[:n_tr, :n_tr] - r[:n_tr, None] - r[None, :n_tr] + s_tr
+        self.Kv = G[n_tr:, :n_tr] - r[n_tr:, None] - r[None, :n_tr] + s_tr
+        self.gram_size = n_active
+
+    def recompute(self, active_columns):
+        n_tr, n_va = self.n_train, self.F.shape[0] - self.n_train
+        self.K = np.zeros((n_tr, n_tr))
+        self.Kv = np.zeros((n_va, n_tr))
+        self._accumulate(active_columns, +1)
+        self.gram_size = active_columns.shape[0]
+
+    def drop(self, dropped_columns, active_columns):
+        if self.K is None:
+            return
+        if active_columns.shape[0] < self.n_train:
+            self.K = self.Kv = None  # primal from now on
+        elif 10 * active_columns.shape[0] <= self.gram_size:
+            self.recompute(active_columns)
+        else:
+            self._accumulate(dropped_columns, -1)
+
+    def fit(self, active_columns):
+        """Return (coef (n_targets, |S|), train decisions, validation decisions)."""
+        if self.K is not None:
+            G = self.K.copy()
+            G.flat[:: G.shape[0] + 1] += self.alpha
+            with warnings.catch_warnings():
+                # tiny alphas on interpolating Gram matrices are expected here
+                warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                c = linalg.solve(G, self.Yc, assume_a="pos", overwrite_a=True)
+            dec_tr = self.K @ c + self.y_mean
+            dec_va = self.Kv @ c + self.y_mean
+            coef = centered_coef(self.F, self.n_train, self.mu, c, active_columns)
+            return coef, dec_tr, dec_va
+        A = self.F[:, active_columns].astype(np.float64)
+        A -= self.mu[active_columns]
+        A_tr, A_va = A[: self.n_train], A[self.n_train :]
+        H = A_tr.T @ A_tr
+        H.flat[:: H.shape[0] + 1] += self.alpha
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            w = linalg.solve(H, A_tr.T @ self.Yc, assume_a="pos", overwrite_a=True)
+        return w.T, A_tr @ w + self.y_mean, A_va @ w + self.y_mean
+
+
+class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
+    """Sequential Feature Detachment: prune a linear classifier's features.
+
+    A ridge classifier is fitted on a training split, the ``drop_fraction`` of the
+    still-active features with the smallest ``|coef|`` is detached, the ridge is
+    refitted on the rest, and so on along a geometric schedule of sizes. Every
+    size is scored on a validation split and the size with the best trade-off
+    between relative validation accuracy and the fraction of features dropped is
+    kept (Uribarri et al., DMKD 2024). Works on any ``(n_samples, n_features)``
+    matrix, e.g. ROCKET features.
+
+    All refits share the rows and the ridge penalty ``alpha_full_``, so they are
+    done on one Gram matrix of the training split that is down-dated as columns
+    leave (see the :ref:`User Guide <time_series>`).
+
+    Parameters
+    ----------
+    alphas : array-like of float, default=None
+        Ridge penalties tried by leave-one-out (``RidgeClassifierCV``) for the
+        full and the final model; ``None`` means ``np.logspace(-10, 10, 20)``.
+    drop_fraction : float in (0, 1), default=0.05
+        Fraction of features detached per step.
+    max_steps : int, default=150
+        Powers of ``1 - drop_fraction`` in the schedule (duplicate sizes merge).
+    validation_fraction : float in (0, 1), default=0.33
+        Share of the rows in the stratified validation split.
+    trade_off : float >= 0, default=0.1
+        Weight of the fraction of features dropped against relative validation
+        accuracy when choosing the step.
+    smoothing : odd int >= 1, default=3
+        Width of the moving average of the relative validation accuracy (zero
+        padded at both ends).
+    multiclass_importance : {"max", "norm", "avg"}, default="max"
+        Importance of a feature from a multiclass ridge: max, L2 or L1 of
+        ``|coef|`` over classes.
+    fixed_fraction : float in (0, 1], default=None
+        Keep the step whose fraction of features is closest to this value instead
+        of optimising the trade-off (1.0 is the full model).
+    recompute_alpha : bool, default=True
+        Re-tune the ridge penalty of the final model on the selected features.
+    official_compat : bool, default=False
+        Reproduce the reference implementation, flaws included: a plain refit
+        loop where detached features get importance 0 and are ranked by numpy's
+        default (unstable) argsort, so selections need not be nested; the final
+        mask is the feature set of the step *before* the chosen one; the split is
+        seeded with 42; :meth:`reselect` ignores its ``trade_off`` argument.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the validation split.
+    verbose : int, default=0
+        Progress bar (tqdm) over the SFD steps when positive.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when ``X`` has string column names.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    scaler_ : StandardScaler
+        Scaler fitted on all training rows.
+    alpha_full_ : float
+        Penalty chosen by leave-one-out on all features; used by every SFD step.
+    full_estimator_ : RidgeClassifierCV
+        Ridge on all (scaled) features and all training rows.
+    sizes_ : ndarray of shape (n_steps,)
+        Number of active features at each step.
+    train_scores_ : ndarray of shape (n_steps,)
+        Accuracy on the training split at each step.
+    val_scores_ : ndarray of shape (n_steps,)
+        Accuracy on the validation split at each step.
+    objective_ : ndarray of shape (n_steps,)
+        Trade-off objective maximised to choose the step.
+    best_step_ : int
+        Chosen step.
+    support_ : ndarray of shape (n_features,), dtype=bool
+        Selected features.
+    n_features_selected_ : int
+        Number of selected features.
+    elimination_order_ : ndarray of shape (n_features,), dtype=int32
+        Feature indices in detachment order, the last the most important: the
+        support of step ``k`` is ``elimination_order_[-sizes_[k]:]``.
+    n_constant_features_ : int
+        Constant training columns, detached first.
+    alpha_ : float
+        Penalty of the final ridge.
+    estimator_ : RidgeClassifier
+        Final ridge on the selected (scaled) features and all training rows.
+
+    See Also
+    --------
+    DetachRocketClassifier : ROCKET-family transform followed by this selector.
+
+    References
+    ----------
+    .. [1] G. Uribarri, F. Barone, A. Ansuini, E. Fransén, "Detach-ROCKET:
+       sequential feature selection for time series classification with random
+       convolutional kernels", Data Mining and Knowledge Discovery 38 (2024).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrepgeom.time_series import SequentialFeatureDetachment
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 300))
+    >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> sfd = SequentialFeatureDetachment(random_state=0).fit(X, y)
+    >>> bool(sfd.support_[0] and sfd.support_[1])
+    True
+    >>> sfd.n_features_selected_ < 300
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "alphas": ["array-like", None],
+        "drop_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "max_steps": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "trade_off": [Interval(Real, 0, None, closed="left")],
+        "smoothing": [Interval(Integral, 1, None, closed="left")],
+        "multiclass_importance": [StrOptions({"max", "norm", "avg"})],
+        "fixed_fraction": [Interval(Real, 0, 1, closed="right"), None],
+        "recompute_alpha": ["boolean"],
+        "official_compat": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        alphas=None,
+        drop_fraction=0.05,
+        max_steps=150,
+        validation_fraction=0.33,
+        trade_off=0.1,
+        smoothing=3,
+        multiclass_importance="max",
+        fixed_fraction=None,
+        recompute_alpha=True,
+        official_compat=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.alphas = alphas
+        self.drop_fraction = drop_fraction
+        self.max_steps = max_steps
+        self.validation_fraction = validation_fraction
+        self.trade_off = trade_off
+        self.smoothing = smoothing
+        self.multiclass_importance = multiclass_importance
+        self.fixed_fraction = fixed_fraction
+        self.recompute_alpha = recompute_alpha
+        self.official_compat = official_compat
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Run the detachment path and fit the final ridge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature matrix.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : SequentialFeatureDetachment
+            Fitted selector.
+        """
+        X, y = validate_data(
+            self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite=True, ensure_min_samples=2
+        )
+        check_classification_targets(y)
+        return self._fit_features(X, y)
+
+    # -- core ---------------------------------------------------------------------
+
+    def _check_params_extra(self):
+        if self.smoothing % 2 == 0:
+            from sklearn.utils._param_validation import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"The 'smoothing' parameter of {type(self).__name__} must be an odd int "
+                f">= 1, got smoothing={self.smoothing}."
+            )
+
+    def _split(self, y_index, n_classes):
+        n = y_index.shape[0]
+        counts = np.bincount(y_index, minlength=n_classes)
+        if counts.min() < 2:
+            raise ValueError(
+                f"The least populated class has {counts.min()} member(s); the stratified "
+                f"validation split (validation_fraction={self.validation_fraction}) needs at "
+                "least 2 members in every class."
+            )
+        n_val = int(np.ceil(self.validation_fraction * n))
+        n_train = n - n_val
+        if n_val < n_classes or n_train < n_classes:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} splits n_samples={n} into "
+                f"{n_train} training and {n_val} validation rows; both need at least "
+                f"n_classes={n_classes} rows. Use more samples or change validation_fraction."
+            )
+        seed = _OFFICIAL_SPLIT_SEED if self.official_compat else self.random_state
+        train, val = train_test_split(
+            np.arange(n), test_size=self.validation_fraction, random_state=seed, stratify=y_index
+        )
+        return train, val
+
+    def _fit_features(self, X, y):
+        """Fit on a validated feature matrix (shared with DetachRocketClassifier)."""
+        self._check_params_extra()
+        alphas = _default_alphas(self.alphas)
+        binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
+        Y_all = binarizer.fit_transform(y).astype(np.float64)
+        self.classes_ = binarizer.classes_
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                f"SequentialFeatureDetachment needs at least 2 classes; got 1 class "
+                f"({self.classes_[0]!r})."
+            )
+        y_index = np.searchsorted(self.classes_, y)
+        n, P = X.shape
+        train, val = self._split(y_index, self.classes_.shape[0])
+
+        self.scaler_ = _chunked_scaler(X)
+        constant = np.ptp(X, axis=0) == 0
+        self.n_constant_features_ = int(constant.sum())
+        if self.n_constant_features_ == P:
+            raise ValueError(f"All {P} feature columns are constant on the training rows.")
+
+        # Scaled float32 features, rows ordered (train split, validation split).
+        perm = np.concatenate([train, val])
+        F = np.empty((n, P), dtype=np.float32, order="F")
+        for start in range(0, P, _CHUNK):
+            cols = slice(start, start + _CHUNK)
+            block = X[perm, cols]
+            F[:, cols] = (block - self.scaler_.mean_[cols].astype(block.dtype)) / self.scaler_.scale_[
+                cols
+            ].astype(block.dtype)
+        self._constant = constant
+        if not self.official_compat:
+            F[:, constant] = 0.0
+        y_perm = y_index[perm]
+        n_train = train.shape[0]
+
+        if self.official_compat:
+            self.full_estimator_ = RidgeClassifierCV(alphas=alphas).fit(F, self.classes_[y_perm])
+            G = None
+        else:
+            self.full_estimator_, G, _ = _full_ridge_gcv(F, self.classes_[y_perm], alphas)
+        self.alpha_full_ = float(self.full_estimator_.alpha_)
+
+        sizes = detachment_sizes(P, self.drop_fraction, self.max_steps)
+        # Threaded BLAS only pays off on large Gram matrices; on small ones (and on
+        # busy machines) its spinning threads cost far more than they give.
+        with _blas_threads(1 if n_train < _SMALL_GRAM else None):
+            if self.official_compat:
+                path = self._official_path(F, y_perm, n_train, sizes)
+            else:
+                path = self._gram_path(F, Y_all[perm], y_perm, n_train, sizes, constant, G)
+        self.sizes_, self.train_scores_, self.val_scores_, self.elimination_order_ = path[:4]
+        self._step_masks = path[4]
+        self._F, self._y_perm = F, y_perm
+        self._select_and_refit(self.trade_off, self.fixed_fraction, alphas)
+        return self
+
+    def _progress(self, iterable, total):
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            return tqdm(iterable, total=total, desc="SFD steps")
+        return iterable
+
+    def _gram_path(self, F, Y, y_index, n_train, sizes, constant, G):
+        n_steps = sizes.shape[0]
+        P = F.shape[1]
+        y_tr, y_va = y_index[:n_train], y_index[n_train:]
+        ridge = _GramRidgePath(F, n_train, Y[:n_train], self.alpha_full_)
+        active = np.arange(P)
+        if P >= n_train:
+            ridge.from_full_gram(G, P)
+        importance = np.empty(P)
+        eliminated = []
+        train_scores = np.empty(n_steps)
+        val_scores = np.empty(n_steps)
+        for k in self._progress(range(n_steps), n_steps):
+            if k > 0:
+                order = np.argsort(-importance[active], kind="stable")
+                dropped = active[order[sizes[k] :]]
+                eliminated.append(dropped[::-1])
+                active = np.sort(active[order[: sizes[k]]])
+                ridge.drop(np.sort(dropped), active)
+            coef, dec_tr, dec_va = ridge.fit(active)
+            train_scores[k] = np.mean(_decision_to_index(dec_tr) == y_tr)
+            val_scores[k] = np.mean(_decision_to_index(dec_va) == y_va)
+            importance[active] = _importance(coef, self.multiclass_importance)
+            importance[constant] = -1.0
+        order = np.argsort(-importance[active], kind="stable")
+        eliminated.append(active[order][::-1])
+        elimination = np.concatenate(eliminated).astype(np.int32)
+        return sizes, train_scores, val_scores, elimination, None
+
+    def _official_path(self, F, y_index, n_train, sizes):
+        """The reference loop: RidgeClassifier refits, importance 0 when detached."""
+        P = F.shape[1]
+        F_tr, F_va = F[:n_train], F[n_train:]
+        y_tr, y_va = y_index[:n_train], y_index[n_train:]
+        kind = self.multiclass_importance
+        importance = _importance(np.atleast_2d(self.full_estimator_.coef_), kind)
+        classifier = RidgeClassifier(alpha=self.alpha_full_)
+        masks = []
+        last_seen = np.zeros(P)
+        train_scores, val_scores = [], []
+        with warnings.catch_warnings():
+            # the reference loop meets singular systems at tiny alphas; sklearn warns
+            warnings.simplefilter("ignore", linalg.LinAlgWarning)
+            warnings.filterwarnings("ignore", message="Singular matrix", category=UserWarning)
+            self._official_loop(
+                F_tr, F_va, y_tr, y_va, sizes, importance, classifier, kind, masks, last_seen,
+                train_scores, val_scores,
+            )
+        elimination = np.argsort(last_seen, kind="stable").astype(np.int32)
+        return sizes, np.array(train_scores), np.array(val_scores), elimination, masks
+
+    def _official_loop(
+        self, F_tr, F_va, y_tr, y_va, sizes, importance, classifier, kind, masks, last_seen,
+        train_scores, val_scores,
+    ):
+        P = F_tr.shape[1]
+        for k in self._progress(range(sizes.shape[0]), sizes.shape[0]):
+            selected = np.argsort(importance)[P - sizes[k] :]
+            mask = np.zeros(P, dtype=bool)
+            mask[selected] = True
+            masks.append(np.packbits(mask))
+            classifier.fit(F_tr[:, mask], y_tr)
+            train_scores.append(classifier.score(F_tr[:, mask], y_tr))
+            val_scores.append(classifier.score(F_va[:, mask], y_va))
+            importance = importance.copy()
+            importance[~mask] = 0
+            importance[mask] = _importance(np.atleast_2d(classifier.coef_), kind)
+            last_seen[mask] = k + importance[mask] / (importance[mask].max() + 1.0)
+
+    def _step_support(self, step):
+        P = self.elimination_order_.shape[0]
+        if self._step_masks is not None:
+            return np.unpackbits(self._step_masks[step], count=P).astype(bool)
+        support = np.zeros(P, dtype=bool)
+        support[self.elimination_order_[P - self.sizes_[step] :]] = True
+        return support
+
+    def _select_and_refit(self, trade_off, fixed_fraction, alphas):
+        self.best_step_, self.objective_ = select_step(
+            self.sizes_,
+            self.val_scores_,
+            trade_off=trade_off,
+            smoothing=self.smoothing,
+            fixed_fraction=fixed_fraction,
+        )
+        # Official flaw (a): the mask of the step before the one scored.
+        step = self.best_step_ - 1 if self.official_compat else self.best_step_
+        self.support_ = self._step_support(step)
+        self.n_features_selected_ = int(self.support_.sum())
+        X_sel = self._F[:, self.support_]
+        if self.official_compat:
+            y_labels = self.classes_[self._y_perm]
+        else:
+            X_sel = X_sel.astype(np.float64)
+            y_labels = self.classes_[self._y_perm]
+        if self.recompute_alpha:
+            self.alpha_ = float(RidgeClassifierCV(alphas=alphas).fit(X_sel, y_labels).alpha_)
+        else:
+            self.alpha_ = self.alpha_full_
+        self.estimator_ = RidgeClassifier(alpha=self.alpha_).fit(X_sel, y_labels)
+
+    def reselect(self, trade_off=None, fixed_fraction=None):
+        """Choose another step from the stored curve and refit only the final ridge.
+
+        Parameters
+        ----------
+        trade_off : float >= 0, default=None
+            New trade-off; ``None`` keeps ``self.trade_off``. Ignored with
+            ``official_compat=True`` (as in the reference ``fit_trade_off``).
+        fixed_fraction : float in (0, 1], default=None
+            Keep the step with the closest fraction of features instead.
+
+        Returns
+        -------
+        self : SequentialFeatureDetachment
+            The selector with new ``best_step_``, ``objective_``, ``support_`` and
+            final ridge.
+        """
+        check_is_fitted(self, "support_")
+        if trade_off is not None and (not isinstance(trade_off, Real) or trade_off < 0):
+            raise ValueError(f"trade_off must be a float >= 0, got trade_off={trade_off!r}.")
+        if fixed_fraction is not None and not 0 < fixed_fraction <= 1:
+            raise ValueError(
+                f"fixed_fraction must be in (0, 1], got fixed_fraction={fixed_fraction!r}."
+            )
+        if trade_off is None or self.official_compat:
+            trade_off = self.trade_off
+        self._select_and_refit(trade_off, fixed_fraction, _default_alphas(self.alphas))
+        return self
+
+    # -- prediction -----------------------------------------------------------------
+
+    def _get_support_mask(self):
+        check_is_fitted(self, "support_")
+        return self.support_
+
+    def _scaled_selected(self, X):
+        X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite=True)
+        return self._scale_selected_features(X)
+
+    def _scale_selected_features(self, X):
+        return self._scale_columns(X[:, self.support_])
+
+    def _scale_columns(self, X_sel):
+        """Scale already-selected raw columns as the final ridge was fitted."""
+        s = self.support_
+        mean, scale = self.scaler_.mean_[s], self.scaler_.scale_[s]
+        if self.official_compat:
+            X_sel = np.asarray(X_sel, dtype=np.float32)
+            return (X_sel - mean.astype(np.float32)) / scale.astype(np.float32)
+        out = (np.asarray(X_sel, dtype=np.float64) - mean) / scale
+        out[:, self._constant[s]] = 0.0
+        return out
+
+    def _scale_all(self, X):
+        """All columns scaled as the full model was fitted (float32)."""
+        mean, scale = self.scaler_.mean_, self.scaler_.scale_
+        if X.dtype == np.float32:
+            out = (X - mean.astype(np.float32)) / scale.astype(np.float32)
+        else:
+            out = ((X - mean) / scale).astype(np.float32)
+        if not self.official_compat:
+            out[:, self._constant] = 0.0
+        return out
+
+    def decision_function(self, X):
+        """Decision of the final ridge on the selected, scaled features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature matrix.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self, "support_")
+        return self.estimator_.decision_function(self._scaled_selected(X))
+
+    def predict(self, X):
+        """Class labels from the final ridge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature matrix.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "support_")
+        return self.estimator_.predict(self._scaled_selected(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature matrix.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))

@@ -1,0 +1,198 @@
+"""DetachRocketClassifier: sktime features, pruned Numba transform, input handling."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skrepgeom.time_series import DetachRocketClassifier
+from skrepgeom.time_series._kernels import kernel_offsets, rocket_transform_subset
+
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _toy(n=40, channels=1, length=50, n_classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % n_classes
+    t = np.linspace(0, 1, length)
+    X = 0.3 * rng.standard_normal((n, channels, length))
+    X[:, 0, :] += np.sin(2 * np.pi * (2 + 2 * y[:, None]) * t)
+    return X, y
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_features_equal_sktime_rocket_and_pruned_kernel(channels):
+    from sktime.transformations.rocket import Rocket
+
+    X, y = _toy(channels=channels)
+    clf = DetachRocketClassifier(n_kernels=300, random_state=7).fit(X, y)
+    ref = Rocket(num_kernels=300, random_state=7).fit_transform(X).to_numpy(np.float32)
+    np.testing.assert_array_equal(clf._full_features(np.ascontiguousarray(X)), ref)
+    X_new, _ = _toy(n=12, channels=channels, seed=3)
+    full = Rocket(num_kernels=300, random_state=7).fit(X).transform(X_new).to_numpy()
+    pruned = clf._selected_features(np.ascontiguousarray(X_new))
+    np.testing.assert_allclose(pruned, full[:, clf.sfd_.support_], rtol=1e-5, atol=1e-5)
+    assert clf.n_kernels_used_ == len(np.unique(np.flatnonzero(clf.sfd_.support_) // 2))
+    # the pruned and the full route give the same predictions
+    unpruned = clone(clf).set_params(prune_transform=False).fit(X, y)
+    assert unpruned.n_kernels_used_ == 300
+    np.testing.assert_allclose(
+        unpruned.decision_function(X_new), clf.decision_function(X_new), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_numba_kernel_against_sktime_apply_kernels():
+    from sktime.transformations.rocket._rocket_numba import _apply_kernels, _generate_kernels
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((7, 2, 40)).astype(np.float32)
+    kernels = _generate_kernels(40, 200, 2, 1)
+    ref = _apply_kernels(X, kernels)
+    subset = np.sort(rng.choice(200, 37, replace=False)).astype(np.int64)
+    offsets = kernel_offsets(kernels[1], kernels[5])
+    out = rocket_transform_subset(X, *kernels, *offsets, subset)
+    cols = np.ravel(np.c_[2 * subset, 2 * subset + 1])
+    np.testing.assert_allclose(out, ref[:, cols], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    # sktime's MultiRocket Numba functions take minutes to compile in a fresh environment
+    ["minirocket", pytest.param("multirocket", marks=pytest.mark.slow)],
+)
+def test_other_transformers_equal_sktime(transformer):
+    from sktime.transformations.rocket import MiniRocketMultivariate, MultiRocketMultivariate
+
+    X, y = _toy(channels=2, n_classes=3, n=45)
+    clf = DetachRocketClassifier(transformer=transformer, n_kernels=168, random_state=1).fit(X, y)
+    if transformer == "minirocket":
+        ref = MiniRocketMultivariate(num_kernels=168, random_state=1)
+    else:
+        ref = MultiRocketMultivariate(num_kernels=168, random_state=1, normalise=True)
+    expected = ref.fit_transform(X).to_numpy(np.float32)
+    np.testing.assert_array_equal(clf._full_features(np.ascontiguousarray(X)), expected)
+    assert clf.decision_function(X).shape == (45, 3)
+    assert clf.predict(X).shape == (45,)
+
+
+def test_string_labels_binary_decision_pickle_clone():
+    X, y = _toy()
+    labels = np.array(["a", "b"])[y]
+    clf = DetachRocketClassifier(n_kernels=200, random_state=0).fit(X[:, 0, :], labels)
+    assert clf.decision_function(X[:, 0, :]).shape == (40,)
+    assert set(clf.predict(X[:, 0, :])) <= {"a", "b"}
+    assert clf.score(X[:, 0, :], labels) > 0.9
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
+    cloned = clone(clf)
+    assert not hasattr(cloned, "sfd_")
+    assert clf.transform(X).shape == (40, clf.n_features_selected_)
+
+
+def test_short_series_are_padded_to_nine():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DetachRocketClassifier(transformer="minirocket", n_kernels=84, random_state=0).fit(X, y)
+    assert clf.series_length_ == 9
+    assert clf.predict(X).shape == (30,)
+
+
+def test_unequal_lengths():
+    rng = np.random.default_rng(0)
+    series = [rng.standard_normal(20 + i % 7) for i in range(30)]
+    y = np.arange(30) % 2
+    with pytest.raises(ValueError, match=r"min 20, max 26.*unequal_length=\"pad\""):
+        DetachRocketClassifier(n_kernels=100).fit(series, y)
+    clf = DetachRocketClassifier(n_kernels=100, unequal_length="pad", random_state=0)
+    clf.fit(series, y)
+    assert clf.series_length_ == 26
+    padded = np.zeros((30, 26))
+    for i, s in enumerate(series):
+        padded[i, : len(s)] = s
+    np.testing.assert_allclose(clf.decision_function(series), clf.decision_function(padded))
+    with pytest.warns(UserWarning, match="truncated"):
+        clf.predict([rng.standard_normal(40), rng.standard_normal(10)])
+    with pytest.warns(UserWarning, match="truncated"):
+        clf.predict(rng.standard_normal((3, 40)))
+
+
+def test_bad_inputs_raise():
+    X, y = _toy(channels=2)
+    clf = DetachRocketClassifier(n_kernels=100, random_state=0)
+    with pytest.raises(ValueError, match="2-D .* or 3-D"):
+        clf.fit(X[0, 0], y[:50])
+    with pytest.raises(ValueError, match="2-D .* or 3-D"):
+        clf.fit(X[:, :, :, None], y)
+    X_nan = X.copy()
+    X_nan[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity|NaN"):
+        clf.fit(X_nan, y)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="3 channel.*2 channel"):
+        clf.predict(np.zeros((2, 3, 50)))
+    with pytest.raises(ValueError, match="length 40.*length 50"):
+        clf.predict(np.zeros((2, 2, 40)))
+    y_bad = y.copy()
+    y_bad[:] = 0
+    y_bad[0] = 1
+    with pytest.raises(ValueError, match="validation_fraction"):
+        DetachRocketClassifier(n_kernels=100).fit(X, y_bad)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(transformer="minirocket", n_kernels=50),
+        dict(transformer="hydra"),
+        dict(drop_fraction=1.5),
+        dict(smoothing=4),
+        dict(fixed_fraction=0.0),
+        dict(trade_off=-1.0),
+    ],
+)
+def test_invalid_parameters(params):
+    X, y = _toy()
+    with pytest.raises(InvalidParameterError):
+        DetachRocketClassifier(**params).fit(X, y)
+
+
+def test_custom_transformer_object():
+    from sktime.transformations.rocket import Rocket
+
+    X, y = _toy()
+    clf = DetachRocketClassifier(transformer=Rocket(num_kernels=100, random_state=0)).fit(X, y)
+    assert clf.transformer_ is not clf.transformer
+    assert clf.score(X, y) > 0.9
+
+
+def test_reselect_keeps_pruning_consistent():
+    X, y = _toy()
+    clf = DetachRocketClassifier(n_kernels=200, random_state=0).fit(X, y)
+    clf.reselect(fixed_fraction=0.2)
+    assert clf.n_features_selected_ == clf.sfd_.n_features_selected_
+    full = clf._full_features(np.ascontiguousarray(X))[:, clf.sfd_.support_]
+    np.testing.assert_allclose(clf._selected_features(np.ascontiguousarray(X)), full, atol=1e-5)
+
+
+def test_numba_threads_restored_and_verbose(capsys):
+    from numba import get_num_threads
+
+    X, y = _toy()
+    before = get_num_threads()
+    clf = DetachRocketClassifier(n_kernels=100, random_state=0, n_jobs=1, verbose=1).fit(X, y)
+    clf.predict(X)
+    assert get_num_threads() == before
+    assert "SFD steps" in capsys.readouterr().err
+
+
+def test_random_state_is_passed_unchanged_to_sktime():
+    X, y = _toy()
+    a = DetachRocketClassifier(n_kernels=100, random_state=5).fit(X, y)
+    b = DetachRocketClassifier(n_kernels=100, random_state=5).fit(X, y)
+    assert a.transformer_.random_state == 5
+    np.testing.assert_array_equal(a.sfd_.support_, b.sfd_.support_)
+    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))

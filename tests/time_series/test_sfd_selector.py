@@ -1,0 +1,306 @@
+"""SequentialFeatureDetachment: Gram path vs a brute-force refit loop, selection, errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import RidgeClassifier, RidgeClassifierCV
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skrepgeom.time_series import SequentialFeatureDetachment
+from skrepgeom.time_series._sfd import detachment_sizes
+
+
+def _synthetic(n_classes, seed=0, n=120, p=500, n_constant=10):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = rng.integers(0, n_classes, n)
+    # a few informative columns so the ridge is not pure noise
+    X[:, 20:30] += 0.8 * y[:, None]
+    constant_cols = rng.choice(p, n_constant, replace=False)
+    X[:, constant_cols] = rng.standard_normal(n_constant)
+    return X, y, np.sort(constant_cols)
+
+
+def _brute_force(X, y, sizes, seed, kind="max"):
+    """Independent reference: scale, split, RidgeClassifier refit at every size."""
+    Xs = StandardScaler().fit_transform(X).astype(np.float32).astype(np.float64)
+    Xs[:, np.ptp(X, axis=0) == 0] = 0.0
+    alpha = RidgeClassifierCV(alphas=np.logspace(-10, 10, 20)).fit(
+        Xs.astype(np.float32), y
+    ).alpha_
+    idx_tr, idx_va = train_test_split(
+        np.arange(len(y)), test_size=0.33, random_state=seed, stratify=y
+    )
+    active = np.arange(X.shape[1])
+    importance = None
+    supports, val_scores, train_scores, coefs = [], [], [], []
+    for k, s in enumerate(sizes):
+        if k > 0:
+            order = np.argsort(-importance[active], kind="stable")
+            active = np.sort(active[order[:s]])
+        clf = RidgeClassifier(alpha=alpha).fit(Xs[idx_tr][:, active], y[idx_tr])
+        supports.append(active.copy())
+        train_scores.append(clf.score(Xs[idx_tr][:, active], y[idx_tr]))
+        val_scores.append(clf.score(Xs[idx_va][:, active], y[idx_va]))
+        coefs.append(np.atleast_2d(clf.coef_))
+        importance = np.full(X.shape[1], np.nan)
+        a = np.abs(np.atleast_2d(clf.coef_))
+        importance[active] = a[0] if a.shape[0] == 1 else a.max(axis=0)
+        importance[np.ptp(X, axis=0) == 0] = -1.0
+    return alpha, supports, np.array(train_scores), np.array(val_scores), coefs
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_gram_path_equals_brute_force_refits(n_classes):
+    X, y, constant_cols = _synthetic(n_classes)
+    sfd = SequentialFeatureDetachment(random_state=3).fit(X, y)
+    sizes = detachment_sizes(500)
+    np.testing.assert_array_equal(sfd.sizes_, sizes)
+    alpha, supports, train_scores, val_scores, coefs = _brute_force(X, y, sizes, 3)
+    assert sfd.alpha_full_ == alpha
+    np.testing.assert_array_equal(sfd.val_scores_, val_scores)
+    np.testing.assert_array_equal(sfd.train_scores_, train_scores)
+    P = X.shape[1]
+    for k, s in enumerate(sizes):
+        np.testing.assert_array_equal(np.sort(sfd.elimination_order_[P - s :]), supports[k])
+    # coefficients of the down-dated Gram path at every step vs the brute-force refits
+    from sklearn.preprocessing import LabelBinarizer
+
+    from skrepgeom.time_series._sfd import _GramRidgePath
+
+    n_train = len(y) - int(np.ceil(0.33 * len(y)))
+    Y = LabelBinarizer(pos_label=1, neg_label=-1).fit_transform(sfd._y_perm).astype(float)
+    path = _GramRidgePath(sfd._F, n_train, Y[:n_train], sfd.alpha_full_)
+    path.recompute(supports[0])
+    for k in range(len(sizes)):
+        if k > 0:
+            path.drop(np.setdiff1d(supports[k - 1], supports[k]), supports[k])
+        coef, _, _ = path.fit(supports[k])
+        scale = np.abs(coefs[k]).max()
+        np.testing.assert_allclose(coef, coefs[k], rtol=1e-6, atol=1e-6 * scale)
+    # final model at best step: same support, same ridge as a direct refit
+    support = np.zeros(P, bool)
+    support[supports[sfd.best_step_]] = True
+    np.testing.assert_array_equal(sfd.support_, support)
+    # constants are the first detached
+    np.testing.assert_array_equal(np.sort(sfd.elimination_order_[:10]), constant_cols)
+    assert sfd.n_constant_features_ == 10
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_gram_path_coefficients_match_ridge(n_classes):
+    """Coefficients of the down-dated dual and of the primal solve, vs RidgeClassifier."""
+    from skrepgeom.time_series._sfd import _GramRidgePath
+    from sklearn.preprocessing import LabelBinarizer
+
+    rng = np.random.default_rng(1)
+    n_tr, n_va, P = 80, 40, 300
+    F = rng.standard_normal((n_tr + n_va, P)).astype(np.float32)
+    y = rng.integers(0, n_classes, n_tr + n_va)
+    Y = LabelBinarizer(pos_label=1, neg_label=-1).fit_transform(y).astype(float)
+    path = _GramRidgePath(np.asfortranarray(F), n_tr, Y[:n_tr], alpha=2.5)
+    active = np.arange(P)
+    path.recompute(active)
+    for keep in (250, 200, 120, 60, 20):
+        dropped = active[keep:]
+        active = active[:keep]
+        path.drop(dropped, active)
+        coef, dec_tr, dec_va = path.fit(active)
+        ref = RidgeClassifier(alpha=2.5).fit(F[:n_tr, active].astype(float), y[:n_tr])
+        np.testing.assert_allclose(coef, np.atleast_2d(ref.coef_), rtol=1e-6, atol=1e-9)
+        ref_dec = ref.decision_function(F[n_tr:, active].astype(float))
+        np.testing.assert_allclose(dec_va, ref_dec.reshape(n_va, -1), rtol=1e-6, atol=1e-9)
+
+
+def test_nested_supports_and_elimination_order():
+    X, y, constant_cols = _synthetic(3, seed=5)
+    sfd = SequentialFeatureDetachment(random_state=0).fit(X, y)
+    order = sfd.elimination_order_
+    assert order.dtype == np.int32
+    assert np.array_equal(np.sort(order), np.arange(X.shape[1]))
+    previous = None
+    for k in range(len(sfd.sizes_)):
+        support = set(sfd._step_support(k).nonzero()[0])
+        assert len(support) == sfd.sizes_[k]
+        if previous is not None:
+            assert support <= previous
+        previous = support
+    assert set(order[:10]) == set(constant_cols)
+
+
+def test_schedule_sizes():
+    assert len(detachment_sizes(20_000)) == 146
+    assert len(detachment_sizes(9_996)) == 138
+    sizes = detachment_sizes(20_000)
+    assert sizes[0] == 20_000 and np.all(np.diff(sizes) < 0) and sizes[-1] > 0
+
+
+def test_selection_objective_zero_padded():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 200))
+    y = (X[:, 0] > 0).astype(int)
+    sfd = SequentialFeatureDetachment(random_state=0, trade_off=0.3, smoothing=5).fit(X, y)
+    x = 1 - sfd.sizes_ / sfd.sizes_[0]
+    rel = sfd.val_scores_ / sfd.val_scores_[0]
+    padded = np.r_[0, 0, rel, 0, 0]
+    smooth = np.array([padded[i : i + 5].mean() for i in range(len(rel))])
+    np.testing.assert_allclose(sfd.objective_, 0.3 * x + smooth)
+    assert sfd.best_step_ == int(np.argmax(0.3 * x + smooth))
+    # the end steps are penalised by the zero padding
+    assert sfd.objective_[-1] <= 0.3 * x[-1] + rel[-1] * 3 / 5 + 1e-12
+
+
+def test_fixed_fraction_and_reselect():
+    X, y, _ = _synthetic(2, seed=2)
+    sfd = SequentialFeatureDetachment(random_state=0, fixed_fraction=1.0).fit(X, y)
+    assert sfd.best_step_ == 0 and sfd.n_features_selected_ == X.shape[1]
+    sfd.reselect(trade_off=0)
+    n0, step0 = sfd.n_features_selected_, sfd.best_step_
+    sfd.reselect(trade_off=10)
+    assert sfd.n_features_selected_ <= n0
+    rel = np.convolve(sfd.val_scores_ / sfd.val_scores_[0], np.ones(3) / 3, mode="same")
+    expected = int(np.argmax(10 * (1 - sfd.sizes_ / sfd.sizes_[0]) + rel))
+    assert sfd.best_step_ == expected
+    assert sfd.best_step_ != step0  # the curve demands a much smaller model
+    sfd.reselect(fixed_fraction=0.5)
+    ratio = sfd.sizes_ / sfd.sizes_[0]
+    assert sfd.best_step_ == int(np.argmin(np.abs(ratio - 0.5)))
+    # only the final ridge changes
+    np.testing.assert_array_equal(sfd.support_, sfd._step_support(sfd.best_step_))
+
+
+def test_predict_uses_scaler_and_final_ridge():
+    X, y, _ = _synthetic(2, seed=4)
+    sfd = SequentialFeatureDetachment(random_state=0).fit(X, y)
+    Xs = (X - X.mean(0)) / np.where(X.std(0) == 0, 1, X.std(0))
+    Xs[:, np.ptp(X, axis=0) == 0] = 0
+    ref = sfd.estimator_.decision_function(Xs[:, sfd.support_])
+    np.testing.assert_allclose(sfd.decision_function(X), ref, rtol=1e-6, atol=1e-8)
+    assert sfd.transform(X).shape == (X.shape[0], sfd.n_features_selected_)
+    np.testing.assert_array_equal(sfd.transform(X), X[:, sfd.support_])
+    assert 0 <= sfd.score(X, y) <= 1
+
+
+def test_official_compat_flaws():
+    X, y, _ = _synthetic(2, seed=6)
+    off = SequentialFeatureDetachment(official_compat=True, random_state=123).fit(X, y)
+    ref = SequentialFeatureDetachment(official_compat=True, random_state=0).fit(X, y)
+    # (d)/(split): the split is seeded with 42 whatever random_state says
+    np.testing.assert_array_equal(off.val_scores_, ref.val_scores_)
+    # (a): final mask is the step before the scored one
+    if off.best_step_ > 0:
+        assert off.n_features_selected_ == off.sizes_[off.best_step_ - 1]
+    # (c): reselect ignores trade_off
+    before = off.best_step_
+    off.reselect(trade_off=100.0)
+    assert off.best_step_ == before
+
+
+def test_official_compat_reproduces_reference_loop():
+    """The compat path is the reference loop (argsort of importance, zeros for detached)."""
+    X, y, _ = _synthetic(2, seed=7, n=90, p=120, n_constant=0)
+    off = SequentialFeatureDetachment(official_compat=True).fit(X.astype(np.float32), y)
+    scaler = StandardScaler().fit(X.astype(np.float32))
+    Xs = scaler.transform(X.astype(np.float32))
+    full = RidgeClassifierCV(alphas=np.logspace(-10, 10, 20)).fit(Xs, y)
+    Xtr, Xva, ytr, yva = train_test_split(Xs, y, test_size=0.33, random_state=42, stratify=y)
+    clf = RidgeClassifier(alpha=full.alpha_)
+    imp = np.abs(np.atleast_2d(full.coef_))[0]
+    vals = []
+    for s in detachment_sizes(120):
+        sel = np.argsort(imp)[120 - s :]
+        mask = np.zeros(120, bool)
+        mask[sel] = True
+        clf.fit(Xtr[:, mask], ytr)
+        vals.append(clf.score(Xva[:, mask], yva))
+        imp = imp.copy()
+        imp[~mask] = 0
+        imp[mask] = np.abs(np.atleast_2d(clf.coef_))[0]
+    np.testing.assert_array_equal(off.val_scores_, vals)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(drop_fraction=0.0),
+        dict(drop_fraction=1.0),
+        dict(trade_off=-0.1),
+        dict(smoothing=2),
+        dict(smoothing=0),
+        dict(fixed_fraction=0.0),
+        dict(fixed_fraction=1.5),
+    ],
+)
+def test_invalid_parameters(params):
+    X, y, _ = _synthetic(2, n=40, p=30, n_constant=0)
+    with pytest.raises(InvalidParameterError):
+        SequentialFeatureDetachment(**params).fit(X, y)
+
+
+def test_bad_inputs():
+    X, y, _ = _synthetic(2, n=40, p=30, n_constant=0)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SequentialFeatureDetachment().fit(X_nan, y)
+    y_single = y.copy()
+    y_single[:] = 0
+    y_single[0] = 1
+    with pytest.raises(ValueError, match="validation_fraction"):
+        SequentialFeatureDetachment().fit(X, y_single)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        SequentialFeatureDetachment(validation_fraction=0.01).fit(X, y)
+    with pytest.raises(ValueError, match="constant"):
+        SequentialFeatureDetachment().fit(np.ones_like(X), y)
+
+
+def test_ecosystem_pipeline_grid_clone_pickle():
+    X, y, _ = _synthetic(2, seed=8, n=90, p=120, n_constant=0)
+    y_str = np.array(["neg", "pos"])[y]
+    pipe = make_pipeline(FunctionTransformer(), SequentialFeatureDetachment(random_state=0))
+    pipe.fit(X, y_str)
+    assert set(pipe.predict(X)) <= {"neg", "pos"}
+    grid = GridSearchCV(
+        SequentialFeatureDetachment(random_state=0),
+        {"trade_off": [0.0, 0.5], "drop_fraction": [0.1, 0.3]},
+        cv=2,
+    ).fit(X, y_str)
+    assert grid.best_params_["trade_off"] in (0.0, 0.5)
+    sfd = clone(SequentialFeatureDetachment(random_state=0)).fit(X, y_str)
+    again = pickle.loads(pickle.dumps(sfd))
+    np.testing.assert_array_equal(again.predict(X), sfd.predict(X))
+    np.testing.assert_array_equal(again.decision_function(X), sfd.decision_function(X))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_full_model_gcv_equals_ridge_classifier_cv(n_classes):
+    from skrepgeom.time_series._sfd import _full_ridge_gcv
+
+    rng = np.random.default_rng(n_classes)
+    F = np.asfortranarray(rng.standard_normal((60, 400)).astype(np.float32))
+    y = rng.integers(0, n_classes, 60)
+    F[:, :5] += y[:, None]
+    alphas = np.logspace(-10, 10, 20)
+    ours, _, _ = _full_ridge_gcv(F, y, alphas)
+    ref = RidgeClassifierCV(alphas=alphas).fit(F, y)
+    assert ours.alpha_ == ref.alpha_
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours.decision_function(F), ref.decision_function(F), atol=1e-5)
+    np.testing.assert_array_equal(ours.predict(F), ref.predict(F))
+
+
+def test_centered_coef_kernel_against_numpy():
+    from skrepgeom.time_series._kernels import centered_coef
+
+    rng = np.random.default_rng(0)
+    F = np.asfortranarray(rng.standard_normal((30, 50)).astype(np.float32))
+    mu = rng.standard_normal(50)
+    c = rng.standard_normal((20, 3))
+    cols = np.array([0, 7, 8, 49])
+    expected = ((F[:20, cols].astype(np.float64) - mu[cols]).T @ c).T
+    np.testing.assert_allclose(centered_coef(F, 20, mu, c, cols), expected, rtol=1e-12)
