@@ -94,7 +94,9 @@ class _FFNet(torch.nn.Module):
 def _linear(n_in, n_out, generator, dtype):
     # torch's default initialisation (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight
     # and bias), drawn from our generator so that random_state decides it.
-    linear = torch.nn.Linear(n_in, n_out, dtype=dtype)
+    # skip_init: torch's own initialisation would draw from (and advance) the
+    # global RNG before being overwritten.
+    linear = torch.nn.utils.skip_init(torch.nn.Linear, n_in, n_out, dtype=dtype)
     bound = 1.0 / np.sqrt(n_in)
     with torch.no_grad():
         linear.weight.uniform_(-bound, bound, generator=generator)
@@ -403,9 +405,6 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         n_classes = self.classes_.shape[0]
         labels = torch.arange(n_classes, device=X.device).repeat(X.shape[0])
         return self._embed(X.repeat_interleave(n_classes, dim=0), labels)
-
-    def _net_device(self):
-        return next(self._net.parameters()).device
 
     def _to_net(self, X):
         if not X.flags.writeable:  # torch warns on read-only arrays

@@ -650,8 +650,9 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
             smoothing=self.smoothing,
             fixed_fraction=fixed_fraction,
         )
-        # Official flaw (a): the mask of the step before the one scored.
-        step = self.best_step_ - 1 if self.official_compat else self.best_step_
+        # Official flaw (a): the mask of the step before the one scored (step 0, the
+        # full model, has no predecessor and stays itself).
+        step = max(self.best_step_ - 1, 0) if self.official_compat else self.best_step_
         self.support_ = self._step_support(step)
         self.n_features_selected_ = int(self.support_.sum())
         X_sel = self._F[:, self.support_]

@@ -408,3 +408,17 @@ def test_display(iris):
         ActivationWallDisplay.from_estimator(clf, X, y, layer=5)
     active = ActivationWallDisplay.from_activations(np.c_[X.clip(0), np.zeros(150)], y, only_active=True)
     assert active.activations.shape[1] <= 4
+
+
+def test_fit_leaves_global_torch_rng_alone():
+    import torch
+
+    from skrepgeom.neural_network import ForwardForwardClassifier
+
+    X = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    y = np.arange(40) % 2
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ForwardForwardClassifier(hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X, y)
+    torch.testing.assert_close(torch.rand(3), expected)
