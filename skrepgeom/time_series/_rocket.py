@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrepgeom.time_series._sfd import SequentialFeatureDetachment
+from skrepgeom.utils._parallel import blas_threads, effective_n_threads, numba_threads
 
 __all__ = ["DetachRocketClassifier"]
 
@@ -393,30 +394,18 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         """Raw transform features of the selected columns, (n, n_features_selected_)."""
         if self._pruned is None:
             return self._full_features(X3)[:, self.sfd_.support_]
-        from numba import get_num_threads, set_num_threads
-
         from skrepgeom.time_series._kernels import rocket_transform_subset
 
         if self.normalize:
             X3 = (X3 - X3.mean(axis=-1, keepdims=True)) / (X3.std(axis=-1, keepdims=True) + 1e-8)
         kernels, offsets, used, columns = self._pruned
-        previous = get_num_threads()
-        set_num_threads(self._numba_threads())
-        try:
+        with numba_threads(self._n_threads()):
             out = rocket_transform_subset(X3.astype(np.float32), *kernels, *offsets, used)
-        finally:
-            set_num_threads(previous)
         return out[:, columns]
 
-    def _numba_threads(self):
-        import os
-
-        from numba import config
-
-        n = 1 if self.n_jobs is None else self.n_jobs
-        if n < 1:
-            n = os.cpu_count() or 1
-        return max(1, min(n, config.NUMBA_NUM_THREADS))
+    def _n_threads(self):
+        # n_jobs=None means one thread, as in scikit-learn.
+        return effective_n_threads(self.n_jobs) or 1
 
     def _setup_pruning(self):
         self._pruned = None
@@ -465,9 +454,7 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         self : DetachRocketClassifier
             Fitted classifier.
         """
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=self._numba_threads(), user_api="blas"):
+        with blas_threads(self._n_threads()):
             return self._fit(X, y)
 
     def _fit(self, X, y):

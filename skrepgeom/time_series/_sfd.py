@@ -1,7 +1,6 @@
 """Sequential Feature Detachment (Uribarri et al., DMKD 2024)."""
 
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,9 +13,9 @@ from sklearn.preprocessing import LabelBinarizer, StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from skrepgeom.time_series._kernels import centered_coef
+from skrepgeom.utils._parallel import blas_threads
 from skrepgeom.utils._validation import FLOAT_DTYPES
 
 __all__ = ["SequentialFeatureDetachment"]
@@ -25,15 +24,6 @@ _DEFAULT_ALPHAS = (-10.0, 10.0, 20)
 _OFFICIAL_SPLIT_SEED = 42
 _CHUNK = 2048
 _SMALL_GRAM = 256
-
-
-@contextmanager
-def _blas_threads(limit):
-    if limit is None:
-        yield
-        return
-    with threadpool_limits(limits=limit, user_api="blas"):
-        yield
 
 
 def _default_alphas(alphas):
@@ -547,7 +537,7 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         sizes = detachment_sizes(P, self.drop_fraction, self.max_steps)
         # Threaded BLAS only pays off on large Gram matrices; on small ones (and on
         # busy machines) its spinning threads cost far more than they give.
-        with _blas_threads(1 if n_train < _SMALL_GRAM else None):
+        with blas_threads(1 if n_train < _SMALL_GRAM else None):
             if self.official_compat:
                 path = self._official_path(F, y_perm, n_train, sizes)
             else:

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from skrepgeom.utils._parallel import effective_n_threads
+
 __all__ = [
     "forward_hooks",
     "make_generator",
@@ -106,11 +108,9 @@ def torch_threads(n_jobs):
     ``-k`` uses all but ``k - 1`` cores, as in joblib.
     """
     previous = torch.get_num_threads()
-    if n_jobs is not None:
-        from joblib import cpu_count
-
-        n_threads = n_jobs if n_jobs > 0 else max(cpu_count() + 1 + n_jobs, 1)
-        torch.set_num_threads(int(n_threads))
+    n_threads = effective_n_threads(n_jobs)
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
     try:
         yield
     finally:
