@@ -70,10 +70,26 @@ def plain_glossary_terms(app, env, node, contnode):
     return None
 
 
+_METADATA_REQUEST = re.compile(r"^set_\w+_request$")
+
+
+def skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_*_request`` methods.
+
+    scikit-learn adds them to every estimator whose methods take extra arguments;
+    their docstrings cite scikit-learn's own user guide, which offline builds cannot
+    resolve, and they say nothing specific to skrepgeom.
+    """
+    if what == "class" and _METADATA_REQUEST.match(name):
+        return True
+    return None
+
+
 def setup(app, *, online):
     """Connect the helpers; ``online`` is True when intersphinx is enabled."""
     # Before numpydoc (priority 500) reshapes the docstring sections.
     app.connect("autodoc-process-docstring", quote_fitted_attributes_in_shapes, priority=400)
+    app.connect("autodoc-skip-member", skip_metadata_request_methods)
     if not online:
         app.connect("missing-reference", plain_glossary_terms)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,10 +1,11 @@
 """
-=====================================================
+==========================================================
 Pruning ROCKET features with Sequential Feature Detachment
-=====================================================
+==========================================================
 
 :class:`~skrepgeom.time_series.DetachRocketClassifier` transforms each series with
-10,000 random ROCKET kernels (20,000 features), then detaches the least important
+random ROCKET kernels (2 features each; 2,000 kernels here to stay fast, 10,000 by
+default), then detaches the least important
 features step by step and keeps the size with the best trade-off between validation
 accuracy and model size. The curve below shows the relative validation accuracy of
 each step on GunPoint; the chosen model keeps a handful of features.
