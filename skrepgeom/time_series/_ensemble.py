@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.time_series._rocket import _SFD_PARAMS, DetachRocketClassifier
-from skrepgeom.time_series._sfd import SequentialFeatureDetachment
+from skrepgeom.time_series._sfd import SequentialFeatureDetachment, check_odd_smoothing
 
 __all__ = ["DetachEnsembleClassifier", "minirocket_feature_channels"]
 
@@ -49,6 +49,9 @@ def _member_relevance(member, n_channels):
 def _fit_member(params, X, y):
     member = DetachRocketClassifier(**params).fit(X, y)
     weight = member.score(X, y)
+    # Members are never reselected: drop the scaled training features that
+    # ``reselect`` would need (n_samples x n_features each, kept in every pickle).
+    member.sfd_.discard_training_features()
     return member, weight
 
 
@@ -192,6 +195,7 @@ multiclass_importance, fixed_fraction, recompute_alpha
         self : DetachEnsembleClassifier
             Fitted ensemble.
         """
+        check_odd_smoothing(self)
         # Validate once (shapes, NaN, channels) through a member's own checks.
         probe = DetachRocketClassifier(transformer="minirocket", n_kernels=self.n_kernels)
         X3 = probe._series(X, reset=True)

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, InvalidParamet
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrepgeom.time_series._sfd import SequentialFeatureDetachment
+from skrepgeom.time_series._sfd import SequentialFeatureDetachment, check_odd_smoothing
 from skrepgeom.utils._parallel import blas_threads, effective_n_threads, numba_threads
 
 __all__ = ["DetachRocketClassifier"]
@@ -460,6 +460,7 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
     def _fit(self, X, y):
         from sklearn.utils import column_or_1d
 
+        check_odd_smoothing(self)
         X3 = self._series(X, reset=True)
         if y is None:
             raise ValueError(

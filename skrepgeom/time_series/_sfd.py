@@ -157,6 +157,20 @@ def _decision_to_index(decision):
     return np.argmax(decision, axis=1)
 
 
+def check_odd_smoothing(estimator):
+    """Refuse an even ``smoothing`` (a centred moving average needs an odd width).
+
+    Called at the top of every ``fit`` that takes it, before any transform runs.
+    """
+    if estimator.smoothing % 2 == 0:
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"The 'smoothing' parameter of {type(estimator).__name__} must be an odd int "
+            f">= 1, got smoothing={estimator.smoothing}."
+        )
+
+
 def select_step(sizes, val_scores, *, trade_off=0.1, smoothing=3, fixed_fraction=None):
     """Step chosen from an SFD curve (objective of point 7 of the method).
 
@@ -458,15 +472,6 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
 
     # -- core ---------------------------------------------------------------------
 
-    def _check_params_extra(self):
-        if self.smoothing % 2 == 0:
-            from sklearn.utils._param_validation import InvalidParameterError
-
-            raise InvalidParameterError(
-                f"The 'smoothing' parameter of {type(self).__name__} must be an odd int "
-                f">= 1, got smoothing={self.smoothing}."
-            )
-
     def _split(self, y_index, n_classes):
         n = y_index.shape[0]
         counts = np.bincount(y_index, minlength=n_classes)
@@ -492,7 +497,7 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
 
     def _fit_features(self, X, y):
         """Fit on a validated feature matrix (shared with DetachRocketClassifier)."""
-        self._check_params_extra()
+        check_odd_smoothing(self)
         alphas = _default_alphas(self.alphas)
         binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
         Y_all = binarizer.fit_transform(y).astype(np.float64)
@@ -675,6 +680,11 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
             final ridge.
         """
         check_is_fitted(self, "support_")
+        if self._F is None:
+            raise ValueError(
+                "reselect needs the training features, which were discarded by "
+                "discard_training_features(); refit the selector to reselect."
+            )
         if trade_off is not None and (not isinstance(trade_off, Real) or trade_off < 0):
             raise ValueError(f"trade_off must be a float >= 0, got trade_off={trade_off!r}.")
         if fixed_fraction is not None and not 0 < fixed_fraction <= 1:
@@ -684,6 +694,18 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         if trade_off is None or self.official_compat:
             trade_off = self.trade_off
         self._select_and_refit(trade_off, fixed_fraction, _default_alphas(self.alphas))
+        return self
+
+    def discard_training_features(self):
+        """Free the stored scaled training features (``reselect`` then refuses to run).
+
+        Returns
+        -------
+        self : SequentialFeatureDetachment
+            The selector, still able to transform and predict.
+        """
+        check_is_fitted(self, "support_")
+        self._F = None
         return self
 
     # -- prediction -----------------------------------------------------------------

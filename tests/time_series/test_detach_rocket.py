@@ -196,3 +196,23 @@ def test_random_state_is_passed_unchanged_to_sktime():
     assert a.transformer_.random_state == 5
     np.testing.assert_array_equal(a.sfd_.support_, b.sfd_.support_)
     np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+
+
+def test_even_smoothing_rejected_before_the_transform(monkeypatch):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skrepgeom.time_series import DetachEnsembleClassifier, DetachRocketClassifier
+    from skrepgeom.time_series import _rocket
+
+    def no_transform(*args, **kwargs):
+        raise AssertionError("the transform ran before the parameter check")
+
+    monkeypatch.setattr(_rocket.DetachRocketClassifier, "_full_features", no_transform)
+    X = np.random.default_rng(0).normal(size=(12, 1, 20))
+    y = np.arange(12) % 2
+    for estimator in (
+        DetachRocketClassifier(transformer="minirocket", n_kernels=84, smoothing=4),
+        DetachEnsembleClassifier(n_estimators=2, n_kernels=84, smoothing=4),
+    ):
+        with pytest.raises(InvalidParameterError, match="odd"):
+            estimator.fit(X, y)

@@ -304,3 +304,21 @@ def test_centered_coef_kernel_against_numpy():
     cols = np.array([0, 7, 8, 49])
     expected = ((F[:20, cols].astype(np.float64) - mu[cols]).T @ c).T
     np.testing.assert_allclose(centered_coef(F, 20, mu, c, cols), expected, rtol=1e-12)
+
+
+def test_discard_training_features_keeps_prediction_and_blocks_reselect():
+    import pickle
+
+    from skrepgeom.time_series import SequentialFeatureDetachment
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 60))
+    y = (X[:, 0] + 0.1 * rng.normal(size=90) > 0).astype(int)
+    sfd = SequentialFeatureDetachment(random_state=0).fit(X, y)
+    before = sfd.predict(X)
+    size_before = len(pickle.dumps(sfd))
+    sfd.discard_training_features()
+    np.testing.assert_array_equal(sfd.predict(X), before)
+    assert len(pickle.dumps(sfd)) < size_before - X.nbytes // 4
+    with pytest.raises(ValueError, match="discard_training_features"):
+        sfd.reselect(trade_off=1.0)
