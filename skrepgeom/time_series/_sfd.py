@@ -112,6 +112,14 @@ def _full_ridge_gcv(F, y, alphas):
     Y = binarizer.fit_transform(y).astype(np.float64)
     x_mean = _column_mean(F)
     G = _centered_gram(F, x_mean)
+    if F.shape[1] < F.shape[0]:
+        # Fewer features than rows: G has a null space whose rounding-level
+        # eigenvalues swamp small alphas; scikit-learn's SVD mode is right here and
+        # cheap at this size.
+        search = RidgeClassifierCV(alphas=alphas).fit(F, y)
+        ridge = RidgeClassifier(alpha=search.alpha_).fit(F, y)
+        ridge.alpha_, ridge.best_score_ = search.alpha_, search.best_score_
+        return ridge, G, x_mean
     y_mean = Y.mean(axis=0)
     Yc = Y - y_mean
     eigvals, Q = np.linalg.eigh(G)

@@ -322,3 +322,15 @@ def test_discard_training_features_keeps_prediction_and_blocks_reselect():
     assert len(pickle.dumps(sfd)) < size_before - X.nbytes // 4
     with pytest.raises(ValueError, match="discard_training_features"):
         sfd.reselect(trade_off=1.0)
+
+
+def test_alpha_full_matches_ridge_classifier_cv_with_more_rows_than_features():
+    from skrepgeom.time_series import SequentialFeatureDetachment
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40))
+    y = (X[:, :3].sum(axis=1) + 0.5 * rng.normal(size=300) > 0).astype(int)
+    sfd = SequentialFeatureDetachment(random_state=0).fit(X, y)
+    scaled = StandardScaler().fit_transform(X)
+    expected = RidgeClassifierCV(alphas=np.logspace(-10, 10, 20)).fit(scaled, y).alpha_
+    assert sfd.alpha_full_ == pytest.approx(expected)
