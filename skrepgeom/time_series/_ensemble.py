@@ -42,8 +42,13 @@ def _member_relevance(member, n_channels):
     for value, feature in zip(coef, selected):
         channels = combos[feature_combination[feature]]
         relevance[channels] += value / channels.shape[0]
-    total = relevance.sum()
-    return relevance / total if total > 0 else np.full(n_channels, 1.0 / n_channels)
+    return _shares(relevance)
+
+
+def _shares(values):
+    """``values`` normalised to sum 1; uniform when they are all zero."""
+    total = values.sum()
+    return values / total if total > 0 else np.full(values.shape[0], 1.0 / values.shape[0])
 
 
 def _fit_member(params, X, y):
@@ -222,11 +227,7 @@ multiclass_importance, fixed_fraction, recompute_alpha
         self.channel_relevance_members_ = np.array(
             [_member_relevance(m, self.n_channels_) for m in self.estimators_]
         )
-        median = np.median(self.channel_relevance_members_, axis=0)
-        total = median.sum()
-        self.channel_relevance_ = (
-            median / total if total > 0 else np.full(self.n_channels_, 1.0 / self.n_channels_)
-        )
+        self.channel_relevance_ = _shares(np.median(self.channel_relevance_members_, axis=0))
         return self
 
     def predict_proba(self, X):

@@ -103,3 +103,10 @@ def test_displays():
     ax = plot_channel_relevance(ens, channel_names=["a", "b"])
     heights = [p.get_height() for p in ax.patches]
     np.testing.assert_allclose(heights, ens.channel_relevance_)
+
+
+def test_shares_normalise_and_fall_back_to_uniform():
+    from skrepgeom.time_series._ensemble import _shares
+
+    np.testing.assert_allclose(_shares(np.array([1.0, 3.0])), [0.25, 0.75])
+    np.testing.assert_allclose(_shares(np.zeros(4)), np.full(4, 0.25))
