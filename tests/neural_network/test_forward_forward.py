@@ -94,6 +94,51 @@ def test_one_layer_step_matches_hand_written_loss_and_gradient():
     )
 
 
+@pytest.mark.parametrize("goodness", ["l2", "sumsq", "l1"])
+def test_fused_relu_goodness_gradient_matches_autograd(goodness):
+    generator = torch.Generator().manual_seed(3)
+    x_hat = torch.randn(40, 6, dtype=torch.float64, generator=generator)
+    x_hat[0] = -10.0  # a row with no active unit: goodness 0, gradient 0
+    W = torch.randn(5, 6, dtype=torch.float64, generator=generator, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, generator=generator, requires_grad=True)
+    weights = torch.randn(40, dtype=torch.float64, generator=generator)
+    W.data[:, :] = W.data.abs()
+    fused = ff._ReluGoodness.apply(x_hat, W, b, goodness)
+    (fused * weights).sum().backward()
+    grad_fused = W.grad.clone(), b.grad.clone()
+    W.grad = b.grad = None
+    reference = ff._goodness(torch.relu(x_hat @ W.T + b), goodness)
+    (reference * weights).sum().backward()
+    assert fused[0] == 0 and reference[0] == 0
+    np.testing.assert_allclose(fused.detach(), reference.detach(), rtol=1e-12)
+    np.testing.assert_allclose(grad_fused[0], W.grad, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grad_fused[1], b.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(label_embedding="overwrite"),
+        dict(label_embedding="concat", goodness="l1", label_value=-1.5),
+        dict(label_embedding="concat", goodness="linf", activation="sigmoid"),
+        dict(training="backprop_ff", goodness="sumsq"),
+    ],
+)
+def test_goodness_scores_equal_a_forward_per_class(iris, params):
+    """The shared first-layer pass equals embedding each class and running every layer."""
+    X, y = iris
+    clf = ForwardForwardClassifier(**{**SMALL, "dtype": "float64"}, **params).fit(X, y)
+    G = clf.goodness_scores(X)
+    X_t = torch.as_tensor(X)
+    for c in range(3):
+        h = clf._embed(X_t, torch.full((X.shape[0],), c))
+        for index in range(clf.n_layers_):
+            h = clf._net.layer(index, h)
+            np.testing.assert_allclose(
+                G[:, c, index], ff._goodness(h, clf.goodness).numpy(), rtol=1e-10, atol=1e-12
+            )
+
+
 def test_greedy_training_never_touches_earlier_layers(iris, monkeypatch):
     X, y = iris
     original = ff._train_layer
