@@ -1,9 +1,9 @@
-"""Numba kernels of the time-series area: the pruned ROCKET transform."""
+"""Numba kernels of the time-series area: the pruned ROCKET transform and the SFD path."""
 
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["kernel_offsets", "rocket_transform_subset"]
+__all__ = ["centered_coef", "column_moments", "kernel_offsets", "rocket_transform_subset", "scale_rows_into"]
 
 
 def kernel_offsets(lengths, num_channel_indices):
@@ -84,22 +84,74 @@ def rocket_transform_subset(
     return out
 
 
-@njit(cache=True)
+# reassoc lets LLVM split the float64 dot products into vector lanes: a single
+# accumulator chain runs at one add per 4 cycles. Sums only, no NaN/inf tricks.
+@njit(fastmath={"reassoc", "contract"}, cache=True)
 def centered_coef(F, n_rows, mu, c, columns):
-    """``(F[:n_rows, columns] - mu[columns]).T @ c`` in float64, transposed.
+    """Ridge weights from dual coefficients, and the decisions of the later rows.
 
     ``F`` is a float32 Fortran-ordered (n, P) matrix (each column contiguous), ``c``
-    float64 (n_rows, n_targets); returns (n_targets, len(columns)) without gathering
-    or converting the columns.
+    float64 (n_rows, n_targets). Returns ``coef = ((F[:n_rows, columns] - mu[columns]).T
+    @ c).T`` of shape (n_targets, len(columns)) and ``decisions = (F[n_rows:, columns]
+    - mu[columns]) @ coef.T`` of shape (n - n_rows, n_targets): one pass over each
+    active column, without gathering or converting the columns.
     """
     n_targets = c.shape[1]
-    out = np.empty((n_targets, columns.shape[0]))
+    n_after = F.shape[0] - n_rows
+    c_t = np.ascontiguousarray(c.T)
+    coef = np.empty((n_targets, columns.shape[0]))
+    decisions_t = np.zeros((n_targets, n_after))
     for t in range(columns.shape[0]):
         j = columns[t]
         m = mu[j]
         for k in range(n_targets):
             acc = 0.0
             for i in range(n_rows):
-                acc += (np.float64(F[i, j]) - m) * c[i, k]
-            out[k, t] = acc
-    return out
+                acc += (np.float64(F[i, j]) - m) * c_t[k, i]
+            coef[k, t] = acc
+            for i in range(n_after):
+                decisions_t[k, i] += (np.float64(F[n_rows + i, j]) - m) * acc
+    return coef, decisions_t.T.copy()
+
+
+@njit(cache=True)
+def scale_rows_into(X, rows, mean, scale, F):
+    """``F[r, j] = (X[rows[r], j] - mean[j]) / scale[j]`` in X's precision.
+
+    ``X`` is C-ordered, ``F`` a float32 Fortran-ordered output; columns go in
+    blocks so that the strided writes of a block stay in cache.
+    """
+    n_cols = X.shape[1]
+    block = 256
+    for start in range(0, n_cols, block):
+        stop = min(start + block, n_cols)
+        for r in range(rows.shape[0]):
+            source = rows[r]
+            for j in range(start, stop):
+                F[r, j] = np.float32((X[source, j] - mean[j]) / scale[j])
+
+
+@njit(cache=True)
+def column_moments(X):
+    """Per-column float64 mean, variance (two passes) and whether the column is constant.
+
+    ``X`` is C-ordered (n, P); the loops run along rows so that each pass reads X once.
+    """
+    n, P = X.shape
+    mean = np.zeros(P)
+    low = X[0].astype(np.float64)
+    high = X[0].astype(np.float64)
+    for i in range(n):
+        for j in range(P):
+            value = np.float64(X[i, j])
+            mean[j] += value
+            low[j] = min(low[j], value)
+            high[j] = max(high[j], value)
+    mean /= n
+    var = np.zeros(P)
+    for i in range(n):
+        for j in range(P):
+            diff = np.float64(X[i, j]) - mean[j]
+            var[j] += diff * diff
+    var /= n
+    return mean, var, low == high

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrepgeom.time_series._kernels import centered_coef
+from skrepgeom.time_series._kernels import centered_coef, column_moments, scale_rows_into
 from skrepgeom.utils._parallel import blas_threads
 from skrepgeom.utils._validation import FLOAT_DTYPES
 
@@ -62,24 +62,24 @@ def detachment_sizes(n_features, drop_fraction=0.05, max_steps=150):
     return np.ascontiguousarray(sizes[sizes > 0])
 
 
-def _chunked_scaler(X):
-    """``StandardScaler().fit(X)`` column block by column block (same numbers, no
-    full-size float64 temporary)."""
-    P = X.shape[1]
-    mean, var = np.empty(P), np.empty(P)
-    for start in range(0, P, _CHUNK):
-        block = StandardScaler().fit(X[:, start : start + _CHUNK])
-        mean[start : start + _CHUNK] = block.mean_
-        var[start : start + _CHUNK] = block.var_
-        scale_part = block.scale_
-        if start == 0:
-            scale = np.empty(P, dtype=scale_part.dtype)
-        scale[start : start + _CHUNK] = scale_part
+def _fitted_scaler(X):
+    """``StandardScaler().fit(X)`` from one Numba pass, and the exactly constant columns.
+
+    Same numbers as scikit-learn (float64 moments; scale 1 where the variance is
+    within rounding of 0, scikit-learn's rule) without its float64 copy of X.
+    """
+    X = np.ascontiguousarray(X)
+    mean, var, constant = column_moments(X)
+    n = X.shape[0]
+    eps = np.finfo(np.float64).eps
+    near_zero = var <= n * eps * var + (n * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[near_zero] = 1.0
     scaler = StandardScaler()
     scaler.mean_, scaler.var_, scaler.scale_ = mean, var, scale
-    scaler.n_features_in_ = P
-    scaler.n_samples_seen_ = X.shape[0]
-    return scaler
+    scaler.n_features_in_ = X.shape[1]
+    scaler.n_samples_seen_ = n
+    return scaler, constant
 
 
 def _column_mean(F, rows=None):
@@ -122,21 +122,38 @@ def _full_ridge_gcv(F, y, alphas):
         return ridge, G, x_mean
     y_mean = Y.mean(axis=0)
     Yc = Y - y_mean
-    eigvals, Q = np.linalg.eigh(G)
-    QT_y = Q.T @ Yc
-    QT_sw = Q.T @ np.ones(F.shape[0])
-    Q2 = Q**2
+    n = F.shape[0]
     best = None
-    for alpha in map(float, alphas):
-        D = 1.0 / (eigvals + alpha)
-        c = Q @ (D[:, None] * QT_y)
-        d = Q2 @ D
-        d -= (Q @ (D * QT_sw)) / F.shape[0]
-        score = np.mean(-((c / d[:, None]) ** 2))
-        if best is None or score > best[0]:
-            best = (score, alpha, c)
+    # LOO residuals c_i / d_i with c = M^-1 Yc, M = G + alpha I, and
+    # d = diag(M^-1) - M^-1 1 / n (the intercept direction left unpenalised).
+    if len(alphas) == 1:
+        # One penalty: a Cholesky inverse is several times cheaper than eigh.
+        alpha = float(alphas[0])
+        M = G.copy()
+        M.flat[:: n + 1] += alpha
+        factor, info = linalg.lapack.dpotrf(M, lower=0, overwrite_a=1)
+        if info == 0:
+            inverse, info = linalg.lapack.dpotri(factor, lower=0, overwrite_c=1)
+        if info == 0:
+            inverse = np.triu(inverse) + np.triu(inverse, 1).T
+            c = inverse @ Yc
+            d = np.diag(inverse) - inverse.sum(axis=1) / n
+            best = (np.mean(-((c / d[:, None]) ** 2)), alpha, c)
+    if best is None:
+        eigvals, Q = np.linalg.eigh(G)
+        QT_y = Q.T @ Yc
+        QT_sw = Q.T @ np.ones(n)
+        Q2 = Q**2
+        for alpha in map(float, alphas):
+            D = 1.0 / (eigvals + alpha)
+            c = Q @ (D[:, None] * QT_y)
+            d = Q2 @ D
+            d -= (Q @ (D * QT_sw)) / n
+            score = np.mean(-((c / d[:, None]) ** 2))
+            if best is None or score > best[0]:
+                best = (score, alpha, c)
     _, alpha, c = best
-    coef = centered_coef(F, F.shape[0], x_mean, c, np.arange(F.shape[1]))
+    coef, _ = centered_coef(F, F.shape[0], x_mean, c, np.arange(F.shape[1]))
     ridge = RidgeClassifier(alpha=alpha)
     ridge._label_binarizer = binarizer
     ridge.classes_ = binarizer.classes_
@@ -202,16 +219,52 @@ def select_step(sizes, val_scores, *, trade_off=0.1, smoothing=3, fixed_fraction
     return int(np.argmax(objective)), objective
 
 
+def _solve_shifted_spd(K, alpha, rhs, max_refinements=10):
+    """``(K + alpha I)^-1 rhs`` to float64 accuracy, by mixed precision when it works.
+
+    LAPACK's dsposv recipe (which SciPy does not wrap): a float32 Cholesky factor,
+    twice as fast to compute as a float64 one, then float64 iterative refinement
+    until the residual is at float64 rounding level (``sqrt(n) eps ||A||_F ||x||``, max
+    norms for the vectors). An ill-conditioned system (tiny ``alpha`` on a rank-deficient Gram
+    matrix) makes the float32 factorisation fail or the refinement stall; it is then
+    solved by a float64 Cholesky factorisation, as before.
+    """
+    n = K.shape[0]
+    shifted = np.array(K.T, dtype=np.float32, order="F")  # K is symmetric: no transpose
+    shifted.flat[:: n + 1] += np.float32(alpha)
+    factor, info = linalg.lapack.spotrf(shifted, lower=0, clean=0, overwrite_a=1)
+    if info == 0:
+        x = linalg.lapack.spotrs(factor, rhs.astype(np.float32))[0].astype(np.float64)
+        frobenius = np.sqrt(np.dot(K.ravel(), K.ravel()))
+        tolerance = np.sqrt(n) * np.finfo(np.float64).eps * (frobenius + alpha)
+        previous = np.inf
+        for _ in range(max_refinements):
+            residual = rhs - K @ x - alpha * x
+            relative = np.max(np.abs(residual).max(axis=0) / np.maximum(np.abs(x).max(axis=0), 1e-300))
+            if relative <= tolerance:
+                return x
+            if not relative < 0.5 * previous:  # stalled (or NaN): not converging
+                break
+            previous = relative
+            x += linalg.lapack.spotrs(factor, residual.astype(np.float32))[0]
+    shifted = K.copy()
+    shifted.flat[:: n + 1] += alpha
+    with warnings.catch_warnings():
+        # tiny alphas on interpolating Gram matrices are expected here
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        return linalg.solve(shifted, rhs, assume_a="pos", overwrite_a=True)
+
+
 class _GramRidgePath:
     """Ridge refits on a shrinking column set, by Gram down-dating.
 
     Rows ``[0, n_train)`` of ``F`` are the fitting split, rows ``[n_train, n)`` the
-    validation split. ``K = Fc_S Fc_S^T`` (train x train) and ``Kv = Gc_S Fc_S^T``
-    (validation x train) are kept in float64 over the centred columns of the active
-    set ``S``; dropping columns ``D`` subtracts their outer products. A dual solve
-    ``(K + alpha I) c = Yc`` gives the decisions ``K c`` and ``Kv c`` (plus the
-    target means) and the weights ``w = Fc_S^T c``; below ``n_train`` active columns
-    the primal normal equations are solved instead.
+    validation split. ``K = Fc_S Fc_S^T`` (train x train) is kept in float64 over the
+    centred columns of the active set ``S``; dropping columns ``D`` subtracts their
+    outer products. A dual solve ``(K + alpha I) c = Yc`` gives the training
+    decisions ``K c`` (plus the target means), the weights ``w = Fc_S^T c`` and the
+    validation decisions ``Gc_S w`` (one pass over the active columns); below
+    ``n_train`` active columns the primal normal equations are solved instead.
     """
 
     def __init__(self, F, n_train, Y, alpha):
@@ -225,38 +278,30 @@ class _GramRidgePath:
             block = F[:n_train, start : start + _CHUNK]
             self.mu[start : start + _CHUNK] = block.mean(axis=0, dtype=np.float64)
         self.K = None
-        self.Kv = None
         self.gram_size = 0
-
-    def _blocks(self, columns):
-        for start in range(0, columns.shape[0], _CHUNK):
-            cols = columns[start : start + _CHUNK]
-            block = self.F[:, cols].astype(np.float64)
-            block -= self.mu[cols]
-            yield cols, block[: self.n_train], block[self.n_train :]
+        # Primal regime: centred active columns, their normal matrix and A_tr^T Yc,
+        # for the columns in ``primal_columns``; later steps take sub-blocks.
+        self.primal_columns = None
 
     def _accumulate(self, columns, sign):
-        for _, A, B in self._blocks(columns):
+        for start in range(0, columns.shape[0], _CHUNK):
+            cols = columns[start : start + _CHUNK]
+            A = self.F[: self.n_train, cols].astype(np.float64)
+            A -= self.mu[cols]
             if sign > 0:
                 self.K += A @ A.T
-                self.Kv += B @ A.T
             else:
                 self.K -= A @ A.T
-                self.Kv -= B @ A.T
 
     def from_full_gram(self, G, n_active):
-        """K and Kv of all columns from the Gram matrix centred by the all-row means."""
+        """K of all columns from the Gram matrix centred by the all-row means."""
         n_tr = self.n_train
-        r = G[:, :n_tr].mean(axis=1)
-        s_tr = r[:n_tr].mean()
-        self.K = G[:n_tr, :n_tr] - r[:n_tr, None] - r[None, :n_tr] + s_tr
-        self.Kv = G[n_tr:, :n_tr] - r[n_tr:, None] - r[None, :n_tr] + s_tr
+        r = G[:n_tr, :n_tr].mean(axis=1)
+        self.K = G[:n_tr, :n_tr] - r[:, None] - r[None, :] + r.mean()
         self.gram_size = n_active
 
     def recompute(self, active_columns):
-        n_tr, n_va = self.n_train, self.F.shape[0] - self.n_train
-        self.K = np.zeros((n_tr, n_tr))
-        self.Kv = np.zeros((n_va, n_tr))
+        self.K = np.zeros((self.n_train, self.n_train))
         self._accumulate(active_columns, +1)
         self.gram_size = active_columns.shape[0]
 
@@ -264,7 +309,7 @@ class _GramRidgePath:
         if self.K is None:
             return
         if active_columns.shape[0] < self.n_train:
-            self.K = self.Kv = None  # primal from now on
+            self.K = None  # primal from now on
         elif 10 * active_columns.shape[0] <= self.gram_size:
             self.recompute(active_columns)
         else:
@@ -273,25 +318,31 @@ class _GramRidgePath:
     def fit(self, active_columns):
         """Return (coef (n_targets, |S|), train decisions, validation decisions)."""
         if self.K is not None:
-            G = self.K.copy()
-            G.flat[:: G.shape[0] + 1] += self.alpha
-            with warnings.catch_warnings():
-                # tiny alphas on interpolating Gram matrices are expected here
-                warnings.simplefilter("ignore", linalg.LinAlgWarning)
-                c = linalg.solve(G, self.Yc, assume_a="pos", overwrite_a=True)
+            c = _solve_shifted_spd(self.K, self.alpha, self.Yc)
             dec_tr = self.K @ c + self.y_mean
-            dec_va = self.Kv @ c + self.y_mean
-            coef = centered_coef(self.F, self.n_train, self.mu, c, active_columns)
-            return coef, dec_tr, dec_va
-        A = self.F[:, active_columns].astype(np.float64)
-        A -= self.mu[active_columns]
-        A_tr, A_va = A[: self.n_train], A[self.n_train :]
-        H = A_tr.T @ A_tr
+            coef, dec_va = centered_coef(self.F, self.n_train, self.mu, c, active_columns)
+            return coef, dec_tr, dec_va + self.y_mean
+        if self.primal_columns is None:
+            A = self.F[:, active_columns].astype(np.float64)
+            A -= self.mu[active_columns]
+            A_tr = A[: self.n_train]
+            self.primal_columns = active_columns
+            self.A, self.H, self.AtY = A, A_tr.T @ A_tr, A_tr.T @ self.Yc
+        else:
+            # The active set only shrinks: the normal matrix of the survivors is a
+            # sub-block of the previous one, nothing is recomputed.
+            keep = np.searchsorted(self.primal_columns, active_columns)
+            self.primal_columns = active_columns
+            self.A = self.A[:, keep]
+            self.H = self.H[np.ix_(keep, keep)]
+            self.AtY = self.AtY[keep]
+        H = self.H.copy()
         H.flat[:: H.shape[0] + 1] += self.alpha
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", linalg.LinAlgWarning)
-            w = linalg.solve(H, A_tr.T @ self.Yc, assume_a="pos", overwrite_a=True)
-        return w.T, A_tr @ w + self.y_mean, A_va @ w + self.y_mean
+            w = linalg.solve(H, self.AtY, assume_a="pos", overwrite_a=True)
+        decisions = self.A @ w + self.y_mean
+        return w.T, decisions[: self.n_train], decisions[self.n_train :]
 
 
 class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
@@ -519,8 +570,7 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         n, P = X.shape
         train, val = self._split(y_index, self.classes_.shape[0])
 
-        self.scaler_ = _chunked_scaler(X)
-        constant = np.ptp(X, axis=0) == 0
+        self.scaler_, constant = _fitted_scaler(X)
         self.n_constant_features_ = int(constant.sum())
         if self.n_constant_features_ == P:
             raise ValueError(f"All {P} feature columns are constant on the training rows.")
@@ -528,12 +578,13 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         # Scaled float32 features, rows ordered (train split, validation split).
         perm = np.concatenate([train, val])
         F = np.empty((n, P), dtype=np.float32, order="F")
-        for start in range(0, P, _CHUNK):
-            cols = slice(start, start + _CHUNK)
-            block = X[perm, cols]
-            F[:, cols] = (block - self.scaler_.mean_[cols].astype(block.dtype)) / self.scaler_.scale_[
-                cols
-            ].astype(block.dtype)
+        scale_rows_into(
+            np.ascontiguousarray(X),
+            perm,
+            self.scaler_.mean_.astype(X.dtype),
+            self.scaler_.scale_.astype(X.dtype),
+            F,
+        )
         self._constant = constant
         if not self.official_compat:
             F[:, constant] = 0.0

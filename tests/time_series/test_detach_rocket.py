@@ -44,6 +44,33 @@ def test_features_equal_sktime_rocket_and_pruned_kernel(channels):
     )
 
 
+def test_transform_is_scaled_selected_sktime_features():
+    """transform = sktime features, standardised on the training rows, selected columns."""
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.preprocessing import StandardScaler
+    from sktime.transformations.rocket import Rocket
+
+    X, y = _toy(n_classes=3)
+    clf = DetachRocketClassifier(n_kernels=200, random_state=5).fit(X, y)
+    rocket = Rocket(num_kernels=200, random_state=5).fit(X)
+    train = rocket.transform(X).to_numpy(np.float32)
+    scaler = StandardScaler().fit(train)
+    X_new, _ = _toy(n=9, n_classes=3, seed=11)
+    expected = scaler.transform(rocket.transform(X_new).to_numpy(np.float32).astype(np.float64))
+    expected[:, np.ptp(train, axis=0) == 0] = 0.0  # constant columns carry nothing
+    support = clf.sfd_.support_
+    assert support.sum() == clf.n_features_selected_
+    np.testing.assert_allclose(clf.transform(X_new), expected[:, support], rtol=1e-4, atol=1e-4)
+    # the final ridge refitted by hand on the same columns gives the same decisions
+    train_scaled = scaler.transform(train.astype(np.float64))
+    train_scaled[:, np.ptp(train, axis=0) == 0] = 0.0
+    ridge = RidgeClassifier(alpha=clf.sfd_.alpha_).fit(train_scaled[:, support], y)
+    np.testing.assert_allclose(
+        clf.decision_function(X_new), ridge.decision_function(expected[:, support]),
+        rtol=1e-3, atol=1e-3,
+    )
+
+
 def test_numba_kernel_against_sktime_apply_kernels():
     from sktime.transformations.rocket._rocket_numba import _apply_kernels, _generate_kernels
 

@@ -170,8 +170,18 @@ def test_fixed_fraction_and_reselect():
     sfd.reselect(fixed_fraction=0.5)
     ratio = sfd.sizes_ / sfd.sizes_[0]
     assert sfd.best_step_ == int(np.argmin(np.abs(ratio - 0.5)))
-    # only the final ridge changes
-    np.testing.assert_array_equal(sfd.support_, sfd._step_support(sfd.best_step_))
+    # only the final ridge changes: the support is the top of the stored
+    # elimination order, the ridge a fresh RidgeClassifierCV refit on it
+    P = X.shape[1]
+    expected = np.zeros(P, dtype=bool)
+    expected[sfd.elimination_order_[P - sfd.sizes_[sfd.best_step_] :]] = True
+    np.testing.assert_array_equal(sfd.support_, expected)
+    Xs = (X - X.mean(0)) / np.where(X.std(0) == 0, 1, X.std(0))
+    Xs[:, np.ptp(X, axis=0) == 0] = 0
+    search = RidgeClassifierCV(alphas=np.logspace(-10, 10, 20)).fit(Xs[:, expected], y)
+    assert sfd.alpha_ == search.alpha_
+    ref = RidgeClassifier(alpha=search.alpha_).fit(Xs[:, expected], y)
+    np.testing.assert_allclose(sfd.estimator_.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
 
 
 def test_predict_uses_scaler_and_final_ridge():
@@ -294,6 +304,26 @@ def test_full_model_gcv_equals_ridge_classifier_cv(n_classes):
     np.testing.assert_array_equal(ours.predict(F), ref.predict(F))
 
 
+@pytest.mark.parametrize("alpha", [1e-3, 1.0, 100.0])
+def test_full_model_single_alpha_matches_the_eigen_path(alpha):
+    """One penalty goes through a Cholesky inverse: same LOO score and coef as eigh."""
+    from skrepgeom.time_series._sfd import _full_ridge_gcv
+
+    rng = np.random.default_rng(7)
+    F = np.asfortranarray(rng.standard_normal((50, 300)).astype(np.float32))
+    y = rng.integers(0, 3, 50)
+    F[:, :4] += y[:, None]
+    single, _, _ = _full_ridge_gcv(F, y, [alpha])
+    # the same penalty twice takes the eigendecomposition path
+    pair, _, _ = _full_ridge_gcv(F, y, [alpha, alpha])
+    assert single.alpha_ == pair.alpha_ == alpha
+    np.testing.assert_allclose(single.best_score_, pair.best_score_, rtol=1e-8)
+    np.testing.assert_allclose(single.coef_, pair.coef_, rtol=1e-8, atol=1e-12)
+    ref = RidgeClassifierCV(alphas=[alpha]).fit(F.astype(np.float64), y)
+    np.testing.assert_allclose(single.best_score_, ref.best_score_, rtol=1e-6)
+    np.testing.assert_allclose(single.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+
+
 def test_centered_coef_kernel_against_numpy():
     from skrepgeom.time_series._kernels import centered_coef
 
@@ -303,7 +333,32 @@ def test_centered_coef_kernel_against_numpy():
     c = rng.standard_normal((20, 3))
     cols = np.array([0, 7, 8, 49])
     expected = ((F[:20, cols].astype(np.float64) - mu[cols]).T @ c).T
-    np.testing.assert_allclose(centered_coef(F, 20, mu, c, cols), expected, rtol=1e-12)
+    coef, decisions = centered_coef(F, 20, mu, c, cols)
+    np.testing.assert_allclose(coef, expected, rtol=1e-12)
+    expected_decisions = (F[20:, cols].astype(np.float64) - mu[cols]) @ expected.T
+    assert decisions.shape == (10, 3)
+    np.testing.assert_allclose(decisions, expected_decisions, rtol=1e-12)
+    coef_all_rows, no_rows = centered_coef(F, 30, mu, c[:, :1].repeat(2, 0)[:30], cols)
+    assert no_rows.shape == (0, 1)
+    np.testing.assert_allclose(
+        coef_all_rows,
+        ((F[:, cols].astype(np.float64) - mu[cols]).T @ c[:, :1].repeat(2, 0)[:30]).T,
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scale_rows_into_kernel_against_numpy(dtype):
+    from skrepgeom.time_series._kernels import scale_rows_into
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((13, 600)).astype(dtype)
+    rows = rng.permutation(13)
+    mean = rng.standard_normal(600).astype(dtype)
+    scale = rng.uniform(0.5, 2.0, 600).astype(dtype)
+    F = np.empty((13, 600), dtype=np.float32, order="F")
+    scale_rows_into(X, rows, mean, scale, F)
+    np.testing.assert_array_equal(F, ((X[rows] - mean) / scale).astype(np.float32))
 
 
 def test_discard_training_features_keeps_prediction_and_blocks_reselect():
@@ -334,3 +389,53 @@ def test_alpha_full_matches_ridge_classifier_cv_with_more_rows_than_features():
     scaled = StandardScaler().fit_transform(X)
     expected = RidgeClassifierCV(alphas=np.logspace(-10, 10, 20)).fit(scaled, y).alpha_
     assert sfd.alpha_full_ == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fitted_scaler_equals_standard_scaler(dtype):
+    from sklearn.preprocessing import StandardScaler
+
+    from skrepgeom.time_series._kernels import column_moments
+    from skrepgeom.time_series._sfd import _fitted_scaler
+
+    rng = np.random.default_rng(2)
+    X = (rng.standard_normal((40, 30)) * rng.uniform(0.1, 100, 30) + 50).astype(dtype)
+    X[:, 3] = 7.25  # exactly constant
+    X[:, 4] = 1e6
+    X[0, 4] = 1e6 + 1e-3 if dtype == np.float64 else 1e6  # nearly constant
+    ours, constant = _fitted_scaler(X)
+    ref = StandardScaler().fit(X)
+    np.testing.assert_allclose(ours.mean_, ref.mean_, rtol=1e-12)
+    np.testing.assert_allclose(ours.var_, ref.var_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(ours.scale_ == 1.0, ref.scale_ == 1.0)
+    np.testing.assert_allclose(ours.scale_, ref.scale_, rtol=1e-9)
+    np.testing.assert_array_equal(constant, np.ptp(X, axis=0) == 0)
+    # the kernel alone against NumPy's two-pass float64 moments
+    mean, var, _ = column_moments(X)
+    np.testing.assert_allclose(mean, X.astype(np.float64).mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(var, X.astype(np.float64).var(axis=0), rtol=1e-10, atol=1e-14)
+
+
+def test_mixed_precision_solve_matches_float64_cholesky(monkeypatch):
+    from scipy import linalg
+
+    from skrepgeom.time_series import _sfd
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((60, 400))
+    K = A @ A.T
+    rhs = rng.standard_normal((60, 3))
+    for alpha in (1.0, 1e-2):
+        expected = linalg.solve(K + alpha * np.eye(60), rhs, assume_a="pos")
+        np.testing.assert_allclose(_sfd._solve_shifted_spd(K, alpha, rhs), expected, rtol=1e-11)
+    # A rank-deficient Gram matrix with a tiny penalty defeats float32; the float64
+    # factorisation takes over and gives the float64 answer exactly.
+    B = rng.standard_normal((60, 20))
+    K_low = B @ B.T
+    called = []
+    original = _sfd.linalg.solve
+    monkeypatch.setattr(_sfd.linalg, "solve", lambda *a, **k: called.append(1) or original(*a, **k))
+    shifted = K_low + 1e-10 * np.eye(60)
+    expected = original(shifted, rhs, assume_a="pos")
+    np.testing.assert_array_equal(_sfd._solve_shifted_spd(K_low, 1e-10, rhs), expected)
+    assert called == [1]
