@@ -12,6 +12,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -101,7 +102,10 @@ class _ReluGoodness(torch.autograd.Function):
         return g
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_g):
+        # x_hat is a detached layer input in greedy training: no gradient for it
+        assert not ctx.needs_input_grad[0]
         x_hat, h, g = ctx.saved_tensors
         if ctx.kind == "l2":
             scale = torch.where(g > 0, grad_g / g, torch.zeros_like(g))
@@ -730,12 +734,9 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         per_chunk = max(1, _chunk_rows(X.device) // n_classes)
         blocks = []
         for start in range(0, X.shape[0], per_chunk):
-            chunk = X[start : start + per_chunk]
-            if net.normalize:
-                z = self._first_layer_all_classes(chunk, net)
-                h = _activate(z, net.activation, inplace=True)
-            else:
-                h = net.layer(0, self._embed_all(chunk))
+            # Only the label-embedding modes get here, and they all normalise.
+            z = self._first_layer_all_classes(X[start : start + per_chunk], net)
+            h = _activate(z, net.activation, inplace=True)
             g = [_goodness(h, net.goodness)]
             for index in range(1, len(net.layers)):
                 h = net.layer_inplace(index, h)

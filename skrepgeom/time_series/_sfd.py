@@ -66,7 +66,8 @@ def _fitted_scaler(X):
     """``StandardScaler().fit(X)`` from one Numba pass, and the exactly constant columns.
 
     Same numbers as scikit-learn (float64 moments; scale 1 where the variance is
-    within rounding of 0, scikit-learn's rule) without its float64 copy of X.
+    within rounding of 0, scikit-learn's rule) without its float64 copy of X. ``X``
+    should be C-ordered (else it is copied).
     """
     X = np.ascontiguousarray(X)
     mean, var, constant = column_moments(X)
@@ -123,13 +124,17 @@ def _full_ridge_gcv(F, y, alphas):
     y_mean = Y.mean(axis=0)
     Yc = Y - y_mean
     n = F.shape[0]
+    # LOO residuals are c_i / d_i, c = M^-1 Yc, M = G + alpha I, and d the diagonal of
+    # M^-1 without the (unpenalised) intercept direction, all-ones: G 1 = 0 after
+    # centring, so that direction has eigenvalue alpha in M.
     best = None
-    # LOO residuals c_i / d_i with c = M^-1 Yc, M = G + alpha I, and
-    # d = diag(M^-1) - M^-1 1 / n (the intercept direction left unpenalised).
     if len(alphas) == 1:
-        # One penalty: a Cholesky inverse is several times cheaper than eigh.
+        # One penalty: a Cholesky inverse is several times cheaper than eigh. Adding
+        # 1 1^T (as scikit-learn's gram mode does) moves the all-ones eigenvalue from
+        # alpha to n + alpha, so a tiny alpha does not make M singular to working
+        # precision; c is unchanged (Yc is orthogonal to all-ones).
         alpha = float(alphas[0])
-        M = G.copy()
+        M = np.asfortranarray((G + 1.0).T)  # symmetric; Fortran order: LAPACK works in place
         M.flat[:: n + 1] += alpha
         factor, info = linalg.lapack.dpotrf(M, lower=0, overwrite_a=1)
         if info == 0:
@@ -137,9 +142,13 @@ def _full_ridge_gcv(F, y, alphas):
         if info == 0:
             inverse = np.triu(inverse) + np.triu(inverse, 1).T
             c = inverse @ Yc
-            d = np.diag(inverse) - inverse.sum(axis=1) / n
+            # remove the intercept eigenvector 1/sqrt(n) (eigenvalue n + alpha)
+            d = np.diag(inverse) - 1.0 / (n * (n + alpha))
             best = (np.mean(-((c / d[:, None]) ** 2)), alpha, c)
     if best is None:
+        # Kept as first validated against RidgeClassifierCV: near-tied LOO scores at
+        # rounding-level alphas are decided by rounding, and this form has matched
+        # scikit-learn's choice on every data set tested so far.
         eigvals, Q = np.linalg.eigh(G)
         QT_y = Q.T @ Yc
         QT_sw = Q.T @ np.ones(n)
@@ -219,35 +228,42 @@ def select_step(sizes, val_scores, *, trade_off=0.1, smoothing=3, fixed_fraction
     return int(np.argmax(objective)), objective
 
 
-def _solve_shifted_spd(K, alpha, rhs, max_refinements=10):
-    """``(K + alpha I)^-1 rhs`` to float64 accuracy, by mixed precision when it works.
+def _solve_centred_ridge(K, alpha, rhs, max_refinements=10):
+    """``(K + alpha I)^-1 rhs`` for a centred Gram matrix ``K`` (``K 1 = 0``), ``rhs`` ⟂ 1.
 
-    LAPACK's dsposv recipe (which SciPy does not wrap): a float32 Cholesky factor,
-    twice as fast to compute as a float64 one, then float64 iterative refinement
-    until the residual is at float64 rounding level (``sqrt(n) eps ||A||_F ||x||``, max
-    norms for the vectors). An ill-conditioned system (tiny ``alpha`` on a rank-deficient Gram
-    matrix) makes the float32 factorisation fail or the refinement stall; it is then
-    solved by a float64 Cholesky factorisation, as before.
+    The system solved is ``(K + 1 1^T + alpha I) x = rhs``: the same solution (the
+    all-ones direction of ``rhs`` is 0), but without the eigenvalue ``alpha`` along
+    all-ones that makes the plain system as ill-conditioned as ``||K|| / alpha``.
+
+    Mixed precision, LAPACK's dsposv recipe (SciPy does not wrap it): a float32
+    Cholesky factor, twice as fast to compute as a float64 one, then float64
+    iterative refinement until the residual is at float64 rounding level
+    (``sqrt(n) eps ||A||_F ||x||``, max norms for the vectors). When float32 cannot
+    represent the system (factorisation fails, refinement stalls) it is solved by a
+    float64 Cholesky factorisation.
     """
     n = K.shape[0]
-    shifted = np.array(K.T, dtype=np.float32, order="F")  # K is symmetric: no transpose
+    shifted = np.array(K.T, dtype=np.float32, order="F")  # K.T: the Fortran view of symmetric K
+    shifted += np.float32(1.0)
     shifted.flat[:: n + 1] += np.float32(alpha)
     factor, info = linalg.lapack.spotrf(shifted, lower=0, clean=0, overwrite_a=1)
     if info == 0:
         x = linalg.lapack.spotrs(factor, rhs.astype(np.float32))[0].astype(np.float64)
         frobenius = np.sqrt(np.dot(K.ravel(), K.ravel()))
-        tolerance = np.sqrt(n) * np.finfo(np.float64).eps * (frobenius + alpha)
+        tolerance = np.sqrt(n) * np.finfo(np.float64).eps * (frobenius + n + alpha)
         previous = np.inf
         for _ in range(max_refinements):
-            residual = rhs - K @ x - alpha * x
-            relative = np.max(np.abs(residual).max(axis=0) / np.maximum(np.abs(x).max(axis=0), 1e-300))
+            residual = rhs - K @ x - alpha * x - x.sum(axis=0)
+            relative = np.max(
+                np.abs(residual).max(axis=0) / np.maximum(np.abs(x).max(axis=0), 1e-300)
+            )
             if relative <= tolerance:
                 return x
             if not relative < 0.5 * previous:  # stalled (or NaN): not converging
                 break
             previous = relative
             x += linalg.lapack.spotrs(factor, residual.astype(np.float32))[0]
-    shifted = K.copy()
+    shifted = K + 1.0
     shifted.flat[:: n + 1] += alpha
     with warnings.catch_warnings():
         # tiny alphas on interpolating Gram matrices are expected here
@@ -318,7 +334,7 @@ class _GramRidgePath:
     def fit(self, active_columns):
         """Return (coef (n_targets, |S|), train decisions, validation decisions)."""
         if self.K is not None:
-            c = _solve_shifted_spd(self.K, self.alpha, self.Yc)
+            c = _solve_centred_ridge(self.K, self.alpha, self.Yc)
             dec_tr = self.K @ c + self.y_mean
             coef, dec_va = centered_coef(self.F, self.n_train, self.mu, c, active_columns)
             return coef, dec_tr, dec_va + self.y_mean
@@ -331,6 +347,7 @@ class _GramRidgePath:
         else:
             # The active set only shrinks: the normal matrix of the survivors is a
             # sub-block of the previous one, nothing is recomputed.
+            # both sorted (the path keeps active columns sorted), the new a subset
             keep = np.searchsorted(self.primal_columns, active_columns)
             self.primal_columns = active_columns
             self.A = self.A[:, keep]
@@ -570,6 +587,9 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         n, P = X.shape
         train, val = self._split(y_index, self.classes_.shape[0])
 
+        # One C-ordered copy at most (transformer outputs are often Fortran-ordered);
+        # both kernels below read rows.
+        X = np.ascontiguousarray(X)
         self.scaler_, constant = _fitted_scaler(X)
         self.n_constant_features_ = int(constant.sum())
         if self.n_constant_features_ == P:
@@ -579,7 +599,7 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         perm = np.concatenate([train, val])
         F = np.empty((n, P), dtype=np.float32, order="F")
         scale_rows_into(
-            np.ascontiguousarray(X),
+            X,
             perm,
             self.scaler_.mean_.astype(X.dtype),
             self.scaler_.scale_.astype(X.dtype),

@@ -119,6 +119,8 @@ def test_fused_relu_goodness_gradient_matches_autograd(goodness):
     "params",
     [
         dict(label_embedding="overwrite"),
+        dict(label_embedding="overwrite", goodness="l1", label_value=-2.5),
+        dict(label_embedding="overwrite", goodness="linf", activation="sigmoid"),
         dict(label_embedding="concat", goodness="l1", label_value=-1.5),
         dict(label_embedding="concat", goodness="linf", activation="sigmoid"),
         dict(training="backprop_ff", goodness="sumsq"),
@@ -127,6 +129,11 @@ def test_fused_relu_goodness_gradient_matches_autograd(goodness):
 def test_goodness_scores_equal_a_forward_per_class(iris, params):
     """The shared first-layer pass equals embedding each class and running every layer."""
     X, y = iris
+    # 750 samples x 3 classes: several prediction chunks on the CPU
+    rng = np.random.default_rng(0)
+    X = np.vstack([X + 0.05 * rng.standard_normal(X.shape) for _ in range(5)])
+    y = np.tile(y, 5)
+    assert X.shape[0] * 3 > 2 * ff._chunk_rows(torch.device("cpu"))
     clf = ForwardForwardClassifier(**{**SMALL, "dtype": "float64"}, **params).fit(X, y)
     G = clf.goodness_scores(X)
     X_t = torch.as_tensor(X)

@@ -44,13 +44,20 @@ CASES = [
     ("italy_power_demand", "rocket", 0.94, 0.969, False),
     ("basic_motions", "minirocket", 0.97, 1.000, False),
 ]
-# Measured on the 2-core development machine (5-seed means): ArrowHead rocket 0.79,
-# ArrowHead minirocket 0.72 -- below the bars; kept as honest expected failures.
-# ArrowHead has 36 training series (12 validation rows): with the validation split
-# seeded by random_state as specified, seeds 0-4 draw unlucky splits; the same code
-# with the reference's fixed split seed 42 gives 0.814 (rocket) and 0.862 (minirocket).
+# Measured on the 2-core development machine (5-seed means): ArrowHead rocket 0.787,
+# ArrowHead minirocket 0.720 -- below the bars; kept as honest expected failures
+# (the test still fails if anything else in the case breaks, and passes if the bar is met).
+# Investigation (session 2): an independent plain-scikit-learn SFD on the same sktime
+# transforms and the same splits gives 0.797 / 0.747 and, given our alpha_full_, our
+# selections exactly; the all-feature ridge itself scores 0.803 (rocket) on ArrowHead,
+# below the 0.81 bar. ArrowHead has 36 training series, so the validation split has 12
+# rows (one row = 0.083 of accuracy, more than the whole trade-off term) and the split
+# decides the result: over 20 split seeds x 5 kernel seeds the minirocket mean ranges
+# 0.72-0.86 per split seed, and the reference code's fixed split seed 42 ranks 2nd of 21
+# (0.853). The spec seeds the split from random_state, so the bar is not reachable here
+# without changing the method.
 _BELOW_BAR = {
-    ("arrow_head", "rocket"): "measured 5-seed mean 0.793 < bar 0.81 (reference 0.86)",
+    ("arrow_head", "rocket"): "measured 5-seed mean 0.787 < bar 0.81 (reference 0.86)",
     ("arrow_head", "minirocket"): "measured 5-seed mean 0.720 < bar 0.81 (reference 0.86)",
 }
 

@@ -304,7 +304,7 @@ def test_full_model_gcv_equals_ridge_classifier_cv(n_classes):
     np.testing.assert_array_equal(ours.predict(F), ref.predict(F))
 
 
-@pytest.mark.parametrize("alpha", [1e-3, 1.0, 100.0])
+@pytest.mark.parametrize("alpha", [1e-10, 1e-3, 1.0, 100.0])
 def test_full_model_single_alpha_matches_the_eigen_path(alpha):
     """One penalty goes through a Cholesky inverse: same LOO score and coef as eigh."""
     from skrepgeom.time_series._sfd import _full_ridge_gcv
@@ -314,14 +314,45 @@ def test_full_model_single_alpha_matches_the_eigen_path(alpha):
     y = rng.integers(0, 3, 50)
     F[:, :4] += y[:, None]
     single, _, _ = _full_ridge_gcv(F, y, [alpha])
-    # the same penalty twice takes the eigendecomposition path
+    # the same penalty twice takes the eigendecomposition path (whose subtraction of
+    # the intercept term loses digits at rounding-level alphas)
     pair, _, _ = _full_ridge_gcv(F, y, [alpha, alpha])
     assert single.alpha_ == pair.alpha_ == alpha
-    np.testing.assert_allclose(single.best_score_, pair.best_score_, rtol=1e-8)
-    np.testing.assert_allclose(single.coef_, pair.coef_, rtol=1e-8, atol=1e-12)
+    if alpha >= 1e-3:
+        np.testing.assert_allclose(single.best_score_, pair.best_score_, rtol=1e-8)
+        np.testing.assert_allclose(single.coef_, pair.coef_, rtol=1e-8, atol=1e-12)
     ref = RidgeClassifierCV(alphas=[alpha]).fit(F.astype(np.float64), y)
-    np.testing.assert_allclose(single.best_score_, ref.best_score_, rtol=1e-6)
     np.testing.assert_allclose(single.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    # LOO score against leave-one-out refits done by brute force
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import LabelBinarizer
+
+    Y = LabelBinarizer(pos_label=1, neg_label=-1).fit_transform(y).astype(float)
+    X = F.astype(np.float64)
+    errors = []
+    for i in range(len(y)):
+        others = np.arange(len(y)) != i
+        prediction = Ridge(alpha=alpha).fit(X[others], Y[others]).predict(X[i : i + 1])
+        errors.append((prediction[0] - Y[i]) ** 2)
+    # measured: at alpha=1e-10 RidgeClassifierCV's own score is 2e-5 off this
+    np.testing.assert_allclose(single.best_score_, -np.mean(errors), rtol=1e-9)
+    if alpha >= 1e-3:
+        np.testing.assert_allclose(single.best_score_, ref.best_score_, rtol=1e-6)
+
+
+def test_full_model_single_alpha_falls_back_to_eigh(monkeypatch):
+    from scipy import linalg
+
+    from skrepgeom.time_series._sfd import _full_ridge_gcv
+
+    rng = np.random.default_rng(8)
+    F = np.asfortranarray(rng.standard_normal((40, 200)).astype(np.float32))
+    y = rng.integers(0, 2, 40)
+    expected, _, _ = _full_ridge_gcv(F, y, [0.5, 0.5])
+    monkeypatch.setattr(linalg.lapack, "dpotrf", lambda a, **k: (a, 1))  # "not PD"
+    fallback, _, _ = _full_ridge_gcv(F, y, [0.5])
+    np.testing.assert_allclose(fallback.best_score_, expected.best_score_, rtol=1e-12)
+    np.testing.assert_allclose(fallback.coef_, expected.coef_, rtol=1e-12)
 
 
 def test_centered_coef_kernel_against_numpy():
@@ -402,7 +433,9 @@ def test_fitted_scaler_equals_standard_scaler(dtype):
     X = (rng.standard_normal((40, 30)) * rng.uniform(0.1, 100, 30) + 50).astype(dtype)
     X[:, 3] = 7.25  # exactly constant
     X[:, 4] = 1e6
-    X[0, 4] = 1e6 + 1e-3 if dtype == np.float64 else 1e6  # nearly constant
+    if dtype == np.float64:
+        # varies, but within the rounding bound of a constant: scale 1, not constant
+        X[::2, 4] = 1e6 + 1e-10
     ours, constant = _fitted_scaler(X)
     ref = StandardScaler().fit(X)
     np.testing.assert_allclose(ours.mean_, ref.mean_, rtol=1e-12)
@@ -410,32 +443,78 @@ def test_fitted_scaler_equals_standard_scaler(dtype):
     np.testing.assert_array_equal(ours.scale_ == 1.0, ref.scale_ == 1.0)
     np.testing.assert_allclose(ours.scale_, ref.scale_, rtol=1e-9)
     np.testing.assert_array_equal(constant, np.ptp(X, axis=0) == 0)
+    if dtype == np.float64:
+        assert ours.scale_[4] == 1.0 and not constant[4]
     # the kernel alone against NumPy's two-pass float64 moments
     mean, var, _ = column_moments(X)
     np.testing.assert_allclose(mean, X.astype(np.float64).mean(axis=0), rtol=1e-13)
     np.testing.assert_allclose(var, X.astype(np.float64).var(axis=0), rtol=1e-10, atol=1e-14)
 
 
-def test_mixed_precision_solve_matches_float64_cholesky(monkeypatch):
+def _centred_gram(rng, n, p, spectrum=None):
+    A = rng.standard_normal((n, p))
+    if spectrum is not None:
+        A = A * spectrum
+    A -= A.mean(axis=0)
+    return A @ A.T
+
+
+def _counting_solve(monkeypatch):
+    from skrepgeom.time_series import _sfd
+
+    called = []
+    original = _sfd.linalg.solve
+    monkeypatch.setattr(
+        _sfd.linalg, "solve", lambda *a, **k: called.append(1) or original(*a, **k)
+    )
+    return called, original
+
+
+@pytest.mark.parametrize("alpha", [1.0, 1e-2, 1e-10])
+def test_mixed_precision_solve_of_centred_systems(monkeypatch, alpha):
+    """float32 factor + float64 refinement: float64 accuracy, no fallback, even at a
+    tiny alpha (the all-ones direction, which makes the plain system singular to
+    working precision, is shifted away)."""
+    from skrepgeom.time_series import _sfd
+
+    rng = np.random.default_rng(4)
+    K = _centred_gram(rng, 60, 400)
+    rhs = rng.standard_normal((60, 3))
+    rhs -= rhs.mean(axis=0)
+    called, original = _counting_solve(monkeypatch)
+    x = _sfd._solve_centred_ridge(K, alpha, rhs)
+    assert called == []
+    expected = original(K + 1.0 + alpha * np.eye(60), rhs, assume_a="pos")
+    np.testing.assert_allclose(x, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+    # and it solves the unshifted ridge system
+    np.testing.assert_allclose(K @ x + alpha * x, rhs, atol=1e-9 * np.abs(rhs).max())
+
+
+def test_mixed_precision_solve_falls_back_to_float64(monkeypatch):
     from scipy import linalg
 
     from skrepgeom.time_series import _sfd
 
-    rng = np.random.default_rng(4)
-    A = rng.standard_normal((60, 400))
-    K = A @ A.T
-    rhs = rng.standard_normal((60, 3))
-    for alpha in (1.0, 1e-2):
-        expected = linalg.solve(K + alpha * np.eye(60), rhs, assume_a="pos")
-        np.testing.assert_allclose(_sfd._solve_shifted_spd(K, alpha, rhs), expected, rtol=1e-11)
-    # A rank-deficient Gram matrix with a tiny penalty defeats float32; the float64
-    # factorisation takes over and gives the float64 answer exactly.
-    B = rng.standard_normal((60, 20))
-    K_low = B @ B.T
-    called = []
-    original = _sfd.linalg.solve
-    monkeypatch.setattr(_sfd.linalg, "solve", lambda *a, **k: called.append(1) or original(*a, **k))
-    shifted = K_low + 1e-10 * np.eye(60)
-    expected = original(shifted, rhs, assume_a="pos")
-    np.testing.assert_array_equal(_sfd._solve_shifted_spd(K_low, 1e-10, rhs), expected)
+    rng = np.random.default_rng(5)
+    n, alpha = 60, 1e-12
+    rhs = rng.standard_normal((n, 2))
+    rhs -= rhs.mean(axis=0)
+    basis = rng.standard_normal((n, n - 1))
+    basis -= basis.mean(axis=0)
+    Q, _ = np.linalg.qr(basis)  # orthonormal and orthogonal to all-ones: K 1 = 0
+    called, original = _counting_solve(monkeypatch)
+    for top, float32_factor_works in ((-6.5, True), (-9.0, False)):
+        # condition number 10**-top: beyond float32 refinement, factorable or not
+        K = (Q * np.logspace(0, top, n - 1)) @ Q.T
+        shifted = np.array(K + 1.0, dtype=np.float32, order="F")
+        shifted.flat[:: n + 1] += np.float32(alpha)
+        assert (linalg.lapack.spotrf(shifted)[1] == 0) == float32_factor_works
+        called.clear()
+        x = _sfd._solve_centred_ridge(K, alpha, rhs)
+        assert called == [1]
+        expected = original(K + 1.0 + alpha * np.eye(n), rhs, assume_a="pos")
+        np.testing.assert_array_equal(x, expected)
+    # no refinement allowed: straight to float64
+    called.clear()
+    _sfd._solve_centred_ridge(_centred_gram(rng, n, 400), 1.0, rhs, max_refinements=0)
     assert called == [1]
