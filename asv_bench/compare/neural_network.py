@@ -59,8 +59,38 @@ def _overlay(X, labels, value):
     return Z
 
 
-def anchor_fit(X, y, seed=0):
-    """The paper's greedy loop: separate positive and negative forwards per batch."""
+def _lean_epoch(forward, optimizer, h_pos, h_neg):
+    permutation = torch.randperm(h_pos.shape[0])
+    for start in range(0, h_pos.shape[0], BATCH):
+        rows = permutation[start : start + BATCH]
+        g_pos = forward(h_pos[rows]).norm(p=2, dim=1)
+        g_neg = forward(h_neg[rows]).norm(p=2, dim=1)
+        loss = F.softplus(torch.cat([THETA - g_pos, g_neg - THETA])).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def _paper_code_epoch(forward, optimizer, loader):
+    """As ``ForwardLayer.train_layer``: DataLoader batches, log(1 + exp), .item() per batch."""
+    avg_pos = avg_neg = 0.0
+    for x_pos, x_neg in loader:
+        g_pos = forward(x_pos).norm(p=2, dim=1)
+        g_neg = forward(x_neg).norm(p=2, dim=1)
+        avg_pos += g_pos.mean().item()
+        avg_neg += g_neg.mean().item()
+        loss = torch.log(1 + torch.exp(torch.cat([THETA - g_pos, g_neg - THETA]))).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def anchor_fit(X, y, seed=0, paper_code=False):
+    """The paper's greedy loop: separate positive and negative forwards per batch.
+
+    ``paper_code=True`` runs the batches as the paper's code writes them (see
+    ``_paper_code_epoch``); the default is a lean version of the same arithmetic.
+    """
     torch.manual_seed(seed)
     X = torch.from_numpy(X)
     y = torch.from_numpy(y)
@@ -77,16 +107,14 @@ def anchor_fit(X, y, seed=0):
             x = x / (x.norm(p=2, dim=1, keepdim=True) + 1e-4)
             return torch.relu(layer(x))
 
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(h_pos, h_neg), batch_size=BATCH, shuffle=True
+        )
         for _ in range(EPOCHS):
-            permutation = torch.randperm(X.shape[0])
-            for start in range(0, X.shape[0], BATCH):
-                rows = permutation[start : start + BATCH]
-                g_pos = forward(h_pos[rows]).norm(p=2, dim=1)
-                g_neg = forward(h_neg[rows]).norm(p=2, dim=1)
-                loss = F.softplus(torch.cat([THETA - g_pos, g_neg - THETA])).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+            if paper_code:
+                _paper_code_epoch(forward, optimizer, loader)
+            else:
+                _lean_epoch(forward, optimizer, h_pos, h_neg)
         with torch.no_grad():
             h_pos, h_neg = forward(h_pos), forward(h_neg)
         layers.append(forward)
@@ -94,66 +122,20 @@ def anchor_fit(X, y, seed=0):
     return layers, value
 
 
-def anchor_fit_paper_code(X, y, seed=0):
-    """The loop as the paper's ``ForwardLayer.train_layer`` writes it."""
-    torch.manual_seed(seed)
+def anchor_predict(layers, value, X, n_classes=10, paper_code=False):
+    """One forward pass per class, goodness collected, softmax-sum over layers.
+
+    ``paper_code=True``: as ``NetFF.predict``, with autograd left on.
+    """
     X = torch.from_numpy(X)
-    y = torch.from_numpy(y)
-    value = X.max()
-    y_neg = (y + torch.randint(1, 10, y.shape)) % 10
-    h_pos, h_neg = _overlay(X, y, value), _overlay(X, y_neg, value)
-    layers = []
-    d = X.shape[1]
-    for width in SIZES:
-        layer = torch.nn.Linear(d, width)
-        optimizer = torch.optim.Adam(layer.parameters(), lr=0.01)
-
-        def forward(x, layer=layer):
-            return torch.relu(layer(F.normalize(x, p=2)))
-
-        loader = torch.utils.data.DataLoader(
-            torch.utils.data.TensorDataset(h_pos, h_neg), batch_size=BATCH, shuffle=True
-        )
-        for _ in range(EPOCHS):
-            avg_pos = avg_neg = 0.0
-            for x_pos, x_neg in loader:
-                g_pos = forward(x_pos).norm(p=2, dim=1)
-                g_neg = forward(x_neg).norm(p=2, dim=1)
-                avg_pos += g_pos.mean().item()
-                avg_neg += g_neg.mean().item()
-                loss = torch.log(1 + torch.exp(torch.cat([THETA - g_pos, g_neg - THETA]))).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        h_pos, h_neg = forward(h_pos).detach(), forward(h_neg).detach()
-        layers.append(forward)
-        d = width
-    return layers, value
-
-
-def anchor_predict_paper_code(layers, value, X, n_classes=10):
-    """``NetFF.predict``: one forward per class, autograd left on."""
-    X = torch.from_numpy(X)
-    G = torch.empty(X.shape[0], n_classes, len(layers))
-    for c in range(n_classes):
-        h = _overlay(X, torch.full((X.shape[0],), c), value)
-        for index, forward in enumerate(layers):
-            h = forward(h)
-            G[:, c, index] = h.norm(p=2, dim=1)
-    return torch.softmax(G, dim=1).sum(dim=2).argmax(dim=1).numpy()
-
-
-def anchor_predict(layers, value, X, n_classes=10):
-    """One forward pass per class, goodness collected, softmax-sum over layers."""
-    X = torch.from_numpy(X)
-    with torch.no_grad():
+    with torch.no_grad() if not paper_code else torch.enable_grad():
         G = torch.empty(X.shape[0], n_classes, len(layers))
         for c in range(n_classes):
             h = _overlay(X, torch.full((X.shape[0],), c), value)
             for index, forward in enumerate(layers):
                 h = forward(h)
                 G[:, c, index] = h.norm(p=2, dim=1)
-        return torch.softmax(G, dim=1).sum(dim=2).argmax(dim=1).numpy()
+        return torch.softmax(G, dim=1).sum(dim=2).argmax(dim=1).detach().numpy()
 
 
 def _median_time(fn, repeats):
@@ -189,7 +171,7 @@ def main():
             anchor_fit(X[:64], y[:64])  # warm-up
             ours_fit()
             t_anchor = _median_time(lambda: anchor_fit(X, y), args.repeats)
-            t_paper = _median_time(lambda: anchor_fit_paper_code(X, y), args.repeats)
+            t_paper = _median_time(lambda: anchor_fit(X, y, paper_code=True), args.repeats)
             t_ours = _median_time(ours_fit, args.repeats)
             print(f"[torch threads={threads}] fit  anchor {t_anchor:7.2f} s "
                   f"({t_anchor / n_layer_epochs:.4f} s/layer-epoch) | ours {t_ours:7.2f} s "
@@ -199,7 +181,7 @@ def main():
             layers, value = anchor_fit(X, y)
             t_anchor_p = _median_time(lambda: anchor_predict(layers, value, X_big), args.repeats)
             t_paper_p = _median_time(
-                lambda: anchor_predict_paper_code(layers, value, X_big), args.repeats
+                lambda: anchor_predict(layers, value, X_big, paper_code=True), args.repeats
             )
             t_ours_p = _median_time(lambda: clf.predict(X_big), args.repeats)
             print(f"[torch threads={threads}] predict  per-class loop {t_anchor_p:6.3f} s | "
