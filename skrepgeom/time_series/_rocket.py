@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrepgeom.time_series._sfd import SequentialFeatureDetachment, check_odd_smoothing
-from skrepgeom.utils._parallel import blas_threads, effective_n_threads, numba_threads
+from skrepgeom.utils._parallel import blas_threads, n_workers, numba_threads
 
 __all__ = ["DetachRocketClassifier"]
 
@@ -405,7 +405,7 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
 
     def _n_threads(self):
         # n_jobs=None means one thread, as in scikit-learn.
-        return effective_n_threads(self.n_jobs) or 1
+        return n_workers(self.n_jobs)
 
     def _setup_pruning(self):
         self._pruned = None
