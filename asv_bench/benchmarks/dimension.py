@@ -4,21 +4,17 @@ import warnings
 
 from skrepgeom.dimension import GrideDimension, TwoNNDimension, twonn_decimation
 
+from ._base import SecondsBenchmark
 from ._data import blobs
 
 N_SAMPLES = 20_000
 
 
-class TwoNNFit:
+class TwoNNFit(SecondsBenchmark):
     """``TwoNNDimension().fit`` (default backend and bootstrap) on 20k float32 points."""
 
     params = ([10, 50],)
     param_names = ["n_features"]
-    timeout = 120
-    # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
-    number = 1
-    repeat = (1, 3, 20.0)
-    warmup_time = 0
 
     def setup(self, n_features):
         self.X = blobs(N_SAMPLES, n_features)
@@ -31,14 +27,8 @@ class TwoNNFit:
         TwoNNDimension(random_state=0).fit(self.X)
 
 
-class GrideFit:
+class GrideFit(SecondsBenchmark):
     """``GrideDimension(range_max=64).fit`` (6 scales) on 20k x 10 float32 points."""
-
-    timeout = 120
-    # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
-    number = 1
-    repeat = (1, 3, 20.0)
-    warmup_time = 0
 
     def setup(self):
         self.X = blobs(N_SAMPLES, 10)
@@ -53,14 +43,8 @@ class GrideFit:
         GrideDimension(range_max=64).fit(self.X)
 
 
-class TwoNNDecimation:
+class TwoNNDecimation(SecondsBenchmark):
     """``twonn_decimation`` down to 10-point subsets, from 20k x 10 float32 points."""
-
-    timeout = 120
-    # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
-    number = 1
-    repeat = (1, 3, 20.0)
-    warmup_time = 0
 
     def setup(self):
         self.X = blobs(N_SAMPLES, 10)
