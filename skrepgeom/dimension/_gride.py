@@ -9,13 +9,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from skrepgeom.dimension._kernels import gride_bisect, gride_fisher_information
 from skrepgeom.exceptions import ConvergenceWarning
-from skrepgeom.neighbors import kneighbors
-from skrepgeom.neighbors._knn import BACKENDS
-from skrepgeom.utils._validation import (
+from skrepgeom.neighbors import (
+    BACKENDS,
     DUPLICATES_OPTIONS,
     handle_duplicates,
-    validate_float_data,
+    kneighbors,
 )
+from skrepgeom.utils._validation import validate_float_data
 
 __all__ = ["GrideDimension"]
 

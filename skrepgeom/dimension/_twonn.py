@@ -15,13 +15,13 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.dimension._kernels import twonn_linear_fit
-from skrepgeom.neighbors import kneighbors
-from skrepgeom.neighbors._knn import BACKENDS
-from skrepgeom.utils._validation import (
+from skrepgeom.neighbors import (
+    BACKENDS,
     DUPLICATES_OPTIONS,
     handle_duplicates,
-    validate_float_data,
+    kneighbors,
 )
+from skrepgeom.utils._validation import validate_float_data
 
 __all__ = ["TwoNNDimension", "twonn_decimation", "twonn_from_distances"]
 

@@ -1,8 +1,15 @@
-"""Exact detection of identical rows."""
+"""Exact detection of identical rows, and the ``duplicates=`` policy built on it."""
+
+import warnings
 
 import numpy as np
+from scipy.sparse import issparse
 
-__all__ = ["find_duplicates"]
+from skrepgeom.exceptions import DuplicateSamplesWarning
+
+__all__ = ["DUPLICATES_OPTIONS", "find_duplicates", "handle_duplicates"]
+
+DUPLICATES_OPTIONS = ("warn", "remove", "raise")
 
 # Odd 64-bit multiplier of the polynomial row hash (arithmetic wraps modulo 2**64).
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -47,7 +54,7 @@ def find_duplicates(X):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Dense data.
+        Dense data; sparse matrices are refused.
 
     Returns
     -------
@@ -62,6 +69,11 @@ def find_duplicates(X):
     >>> find_duplicates(np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 1.0], [-0.0, 1.0]]))
     array([0, 1, 0, 0])
     """
+    if issparse(X):
+        raise TypeError(
+            "find_duplicates does not support sparse input: pass a dense array "
+            "(e.g. X.toarray())."
+        )
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D, got an array with ndim={X.ndim}.")
@@ -88,3 +100,78 @@ def find_duplicates(X):
         rows = np.flatnonzero(np.isin(group_first[np.argsort(order)], colliding))
         first[rows] = rows[_first_identical_by_sort(X[rows])]
     return first
+
+
+def handle_duplicates(X, duplicates, *, min_unique=1, stacklevel=4):
+    """Apply the ``duplicates="warn"|"remove"|"raise"`` policy shared by all estimators.
+
+    Every estimator whose method breaks on zero distances takes a ``duplicates``
+    parameter and passes it here, so the three options mean the same everywhere.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated data.
+    duplicates : {"warn", "remove", "raise"}
+        ``"remove"`` keeps the first occurrence of every distinct row, ``"warn"``
+        does the same and emits a :class:`~skrepgeom.exceptions.DuplicateSamplesWarning`,
+        ``"raise"`` raises a ValueError naming an example pair.
+    min_unique : int, default=1
+        Fewest distinct rows the caller can work with.
+    stacklevel : int, default=4
+        Passed to :func:`warnings.warn`, so that the warning points at the user's
+        call (``fit`` of an estimator by default).
+
+    Returns
+    -------
+    X_unique : ndarray
+        The rows kept (``X`` itself when there is no duplicate).
+    unique_index : ndarray of shape (n_samples,), dtype=intp
+        For every row of ``X``, the position in ``X_unique`` of the row holding its
+        value, so per-sample results on ``X_unique`` map back as ``result[unique_index]``.
+    n_duplicates : int
+        Number of rows removed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrepgeom.neighbors import handle_duplicates
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    >>> X_unique, unique_index, n_duplicates = handle_duplicates(X, "remove")
+    >>> X_unique
+    array([[0., 0.],
+           [1., 0.]])
+    >>> unique_index, n_duplicates
+    (array([0, 1, 0]), 1)
+    """
+    if duplicates not in DUPLICATES_OPTIONS:
+        raise ValueError(
+            f"duplicates must be one of {DUPLICATES_OPTIONS}, got duplicates={duplicates!r}."
+        )
+    first = find_duplicates(X)
+    is_first = first == np.arange(X.shape[0])
+    n_duplicates = int(X.shape[0] - np.count_nonzero(is_first))
+    if n_duplicates == 0:
+        return X, np.arange(X.shape[0]), 0
+    if duplicates == "raise":
+        copy = int(np.flatnonzero(~is_first)[0])
+        raise ValueError(
+            f"X has {n_duplicates} duplicate row(s) (e.g. row {copy} equals row "
+            f"{first[copy]}); distance ratios are undefined at distance 0. Pass "
+            'duplicates="remove" to estimate on the distinct rows.'
+        )
+    n_unique = X.shape[0] - n_duplicates
+    if n_unique < min_unique:
+        raise ValueError(
+            f"X has only {n_unique} distinct row(s) after removing {n_duplicates} "
+            f"duplicate(s); at least {min_unique} distinct rows are required."
+        )
+    if duplicates == "warn":
+        warnings.warn(
+            f"Removed {n_duplicates} duplicate row(s) before estimation; pass "
+            'duplicates="remove" to silence this warning or "raise" to refuse them.',
+            DuplicateSamplesWarning,
+            stacklevel=stacklevel,
+        )
+    position_of_first = np.cumsum(is_first) - 1
+    return X[is_first], position_of_first[first], n_duplicates

@@ -5,22 +5,16 @@ clear message everywhere (the wording ``n_samples=<n>`` is what scikit-learn's
 common checks look for).
 """
 
-import warnings
-
 import numpy as np
 from sklearn.utils.validation import validate_data
-
-from skrepgeom.exceptions import DuplicateSamplesWarning
 
 __all__ = [
     "check_min_samples",
     "check_n_neighbors",
-    "handle_duplicates",
     "validate_float_data",
 ]
 
 FLOAT_DTYPES = (np.float64, np.float32)
-DUPLICATES_OPTIONS = ("warn", "remove", "raise")
 
 
 def check_min_samples(n_samples, min_samples, *, context=""):
@@ -70,62 +64,3 @@ def check_n_neighbors(n_neighbors, n_samples, *, self_query=True, name="n_neighb
             f"{name}={n_neighbors} needs at least {n_neighbors + int(self_query)} samples "
             f"but n_samples={n_samples}: only {available} {kind} can be neighbours."
         )
-
-
-def handle_duplicates(X, duplicates, *, min_unique=1, stacklevel=4):
-    """Apply the ``duplicates="warn"|"remove"|"raise"`` policy shared by all estimators.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Validated data.
-    duplicates : {"warn", "remove", "raise"}
-        ``"remove"`` keeps the first occurrence of every distinct row, ``"warn"``
-        does the same and emits a :class:`~skrepgeom.exceptions.DuplicateSamplesWarning`,
-        ``"raise"`` raises a ValueError naming an example pair.
-    min_unique : int, default=1
-        Fewest distinct rows the caller can work with.
-
-    Returns
-    -------
-    X_unique : ndarray
-        The rows kept (``X`` itself when there is no duplicate).
-    unique_index : ndarray of shape (n_samples,), dtype=intp
-        For every row of ``X``, the position in ``X_unique`` of the row holding its
-        value, so per-sample results on ``X_unique`` map back as ``result[unique_index]``.
-    n_duplicates : int
-        Number of rows removed.
-    """
-    from skrepgeom.neighbors._duplicates import find_duplicates
-
-    if duplicates not in DUPLICATES_OPTIONS:
-        raise ValueError(
-            f"duplicates must be one of {DUPLICATES_OPTIONS}, got duplicates={duplicates!r}."
-        )
-    first = find_duplicates(X)
-    is_first = first == np.arange(X.shape[0])
-    n_duplicates = int(X.shape[0] - np.count_nonzero(is_first))
-    if n_duplicates == 0:
-        return X, np.arange(X.shape[0]), 0
-    if duplicates == "raise":
-        copy = int(np.flatnonzero(~is_first)[0])
-        raise ValueError(
-            f"X has {n_duplicates} duplicate row(s) (e.g. row {copy} equals row "
-            f"{first[copy]}); distance ratios are undefined at distance 0. Pass "
-            'duplicates="remove" to estimate on the distinct rows.'
-        )
-    n_unique = X.shape[0] - n_duplicates
-    if n_unique < min_unique:
-        raise ValueError(
-            f"X has only {n_unique} distinct row(s) after removing {n_duplicates} "
-            f"duplicate(s); at least {min_unique} distinct rows are required."
-        )
-    if duplicates == "warn":
-        warnings.warn(
-            f"Removed {n_duplicates} duplicate row(s) before estimation; pass "
-            'duplicates="remove" to silence this warning or "raise" to refuse them.',
-            DuplicateSamplesWarning,
-            stacklevel=stacklevel,
-        )
-    position_of_first = np.cumsum(is_first) - 1
-    return X[is_first], position_of_first[first], n_duplicates

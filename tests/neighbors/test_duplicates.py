@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from skrepgeom.neighbors import find_duplicates
+from scipy import sparse
+
+from skrepgeom.exceptions import DuplicateSamplesWarning
+from skrepgeom.neighbors import find_duplicates, handle_duplicates
 
 
 def _first_identical_loop(X):
@@ -41,3 +44,28 @@ def test_hash_collisions_are_settled_exactly(monkeypatch):
     monkeypatch.setattr(_duplicates, "_row_hashes", lambda X: np.zeros(len(X), dtype=np.uint64))
     X = np.random.default_rng(1).integers(0, 3, size=(150, 2)).astype(float)
     np.testing.assert_array_equal(find_duplicates(X), _first_identical_loop(X))
+
+
+def test_sparse_input_is_refused_by_name():
+    with pytest.raises(TypeError, match="does not support sparse input"):
+        find_duplicates(sparse.csr_matrix(np.eye(3)))
+
+
+def test_handle_duplicates_policies():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [2.0, 0.0], [1.0, 0.0]])
+    unique, index, n = handle_duplicates(X, "remove")
+    np.testing.assert_array_equal(unique, X[[0, 1, 3]])
+    np.testing.assert_array_equal(unique[index], X)
+    assert n == 2
+    with pytest.warns(DuplicateSamplesWarning, match="Removed 2 duplicate"):
+        handle_duplicates(X, "warn")
+    with pytest.raises(ValueError, match=r"2 duplicate.*row 2 equals row 0.*duplicates=\"remove\""):
+        handle_duplicates(X, "raise")
+    with pytest.raises(ValueError, match="only 3 distinct"):
+        handle_duplicates(X, "remove", min_unique=4)
+    with pytest.raises(ValueError, match="duplicates must be one of"):
+        handle_duplicates(X, "ignore")
+    same, index, n = handle_duplicates(X[:2], "raise")
+    np.testing.assert_array_equal(same, X[:2])
+    np.testing.assert_array_equal(index, [0, 1])
+    assert n == 0

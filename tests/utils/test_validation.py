@@ -2,11 +2,9 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
 
-from skrepgeom.exceptions import DuplicateSamplesWarning
 from skrepgeom.utils._validation import (
     check_min_samples,
     check_n_neighbors,
-    handle_duplicates,
     validate_float_data,
 )
 
@@ -37,23 +35,3 @@ def test_check_n_neighbors():
         check_n_neighbors(0, 5)
     with pytest.raises(TypeError):
         check_n_neighbors(True, 5)
-
-
-def test_handle_duplicates_policies():
-    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [2.0, 0.0], [1.0, 0.0]])
-    unique, index, n = handle_duplicates(X, "remove")
-    np.testing.assert_array_equal(unique, X[[0, 1, 3]])
-    np.testing.assert_array_equal(unique[index], X)
-    assert n == 2
-    with pytest.warns(DuplicateSamplesWarning, match="Removed 2 duplicate"):
-        handle_duplicates(X, "warn")
-    with pytest.raises(ValueError, match=r"2 duplicate.*row 2 equals row 0.*duplicates=\"remove\""):
-        handle_duplicates(X, "raise")
-    with pytest.raises(ValueError, match="only 3 distinct"):
-        handle_duplicates(X, "remove", min_unique=4)
-    with pytest.raises(ValueError, match="duplicates must be one of"):
-        handle_duplicates(X, "ignore")
-    same, index, n = handle_duplicates(X[:2], "raise")
-    np.testing.assert_array_equal(same, X[:2])
-    np.testing.assert_array_equal(index, [0, 1])
-    assert n == 0
