@@ -6,6 +6,17 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = ["IntrinsicDimensionScaleDisplay"]
 
 
+def _plain_log_formatter():
+    """matplotlib's choice of which log ticks to label, written as plain numbers."""
+    from matplotlib.ticker import LogFormatter
+
+    class PlainLogFormatter(LogFormatter):
+        def __call__(self, x, pos=None):
+            return f"{x:g}" if super().__call__(x, pos) else ""
+
+    return PlainLogFormatter
+
+
 class IntrinsicDimensionScaleDisplay:
     """Intrinsic dimension against length scale, with error bars.
 
@@ -56,7 +67,7 @@ class IntrinsicDimensionScaleDisplay:
         Parameters
         ----------
         estimator : GrideDimension
-            Fitted estimator.
+            Fitted estimator; any other type raises a ``TypeError``.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when ``None``.
         xscale : str, default="log"
@@ -69,6 +80,14 @@ class IntrinsicDimensionScaleDisplay:
         display : IntrinsicDimensionScaleDisplay
             The plotted display.
         """
+        from skrepgeom.dimension._gride import GrideDimension
+
+        if not isinstance(estimator, GrideDimension):
+            raise TypeError(
+                "IntrinsicDimensionScaleDisplay.from_estimator needs a fitted GrideDimension, "
+                f"got {type(estimator).__name__}. For TwoNN across scales use "
+                "IntrinsicDimensionScaleDisplay.from_decimation(X)."
+            )
         check_is_fitted(estimator, ["dimensions_", "scales_"])
         display = cls(
             scales=estimator.scales_,
@@ -116,7 +135,8 @@ class IntrinsicDimensionScaleDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when ``None``.
         xscale : str, default="log"
-            Scale of the x axis.
+            Scale of the x axis. A log axis is labelled with plain numbers
+            (``0.5``, ``2``), not powers of ten.
 
         Returns
         -------
@@ -131,6 +151,12 @@ class IntrinsicDimensionScaleDisplay:
             self.scales, self.dimensions, yerr=self.errors, marker="o", capsize=3, label=self.label
         )
         ax.set_xscale(xscale)
+        if xscale == "log":
+            # The default labels write every tick as a power of ten ("3x10^0"), which
+            # collide when the scales span less than a decade.
+            formatter = _plain_log_formatter()
+            ax.xaxis.set_major_formatter(formatter(labelOnlyBase=False))
+            ax.xaxis.set_minor_formatter(formatter(labelOnlyBase=False))
         ax.set_xlabel("length scale")
         ax.set_ylabel("intrinsic dimension")
         if self.label is not None:

@@ -4,8 +4,10 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import betaln
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.dimension._kernels import gride_bisect, gride_fisher_information
 from skrepgeom.exceptions import ConvergenceWarning
@@ -15,6 +17,8 @@ from skrepgeom.neighbors import (
     handle_duplicates,
     kneighbors,
 )
+from skrepgeom.utils._parallel import check_n_jobs
+from skrepgeom.utils._progress import compilation_notice
 from skrepgeom.utils._validation import validate_float_data
 
 __all__ = ["GrideDimension"]
@@ -33,6 +37,29 @@ def _default_ladder(range_max, n_samples):
         rank *= 2
     n1 = np.asarray(n1, dtype=np.int64)
     return n1, 2 * n1
+
+
+def _untie(mu):
+    """Nudge ratios of exactly 1 (equal distances) off the likelihood's singularity."""
+    mu[mu == 1.0] += 10 * _EPS
+    return mu
+
+
+def gride_log_likelihood(mu, n1, n2, dimension):
+    """Log-density of the ratio ``mu = r_n2 / r_n1`` under GRIDE's law, per ratio.
+
+    ``f(mu) = d (mu^d - 1)^(n2 - n1 - 1) / (B(n2 - n1, n1) mu^((n2 - 1) d + 1))``
+    for ``mu > 1`` (Denti et al. 2022, eq. 3).
+    """
+    log_mu = np.log(mu)
+    # log(mu^d - 1) = d log mu + log(1 - mu^-d), without overflow for large mu^d.
+    log_power_minus_one = dimension * log_mu + np.log(-np.expm1(-dimension * log_mu))
+    return (
+        np.log(dimension)
+        + (n2 - n1 - 1) * log_power_minus_one
+        - ((n2 - 1) * dimension + 1) * log_mu
+        - betaln(n2 - n1, n1)
+    )
 
 
 def _as_ranks(values, name):
@@ -72,9 +99,16 @@ class GrideDimension(BaseEstimator):
     duplicates : {"warn", "remove", "raise"}, default="warn"
         Identical rows, see :class:`TwoNNDimension`.
     backend : str, default="auto"
-        Neighbour-search backend, see :func:`skrepgeom.neighbors.kneighbors`.
+        Neighbour-search backend, passed unchanged to
+        :func:`skrepgeom.neighbors.kneighbors`.
     n_jobs : int, default=None
-        Threads of the neighbour search.
+        Worker threads of the neighbour search (with BLAS limited to one thread
+        per worker when there are several, see :func:`~skrepgeom.neighbors.kneighbors`);
+        the per-scale fits run on one thread. ``None`` means one worker and leaves
+        BLAS alone, unless inside ``joblib.parallel_config``; see :ref:`parallelism`.
+    verbose : int, default=0
+        When positive, says once if Numba kernels are being compiled (first run
+        after installation) and shows the progress of the neighbour search.
 
     Attributes
     ----------
@@ -135,6 +169,7 @@ class GrideDimension(BaseEstimator):
         "duplicates": [StrOptions(set(DUPLICATES_OPTIONS))],
         "backend": [StrOptions(set(BACKENDS))],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -149,6 +184,7 @@ class GrideDimension(BaseEstimator):
         duplicates="warn",
         backend="auto",
         n_jobs=None,
+        verbose=0,
     ):
         self.range_max = range_max
         self.n1 = n1
@@ -159,6 +195,7 @@ class GrideDimension(BaseEstimator):
         self.duplicates = duplicates
         self.backend = backend
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _ranks(self, n_samples):
         if self.n1 is None and self.n2 is None:
@@ -199,6 +236,7 @@ class GrideDimension(BaseEstimator):
         self : GrideDimension
             The fitted estimator.
         """
+        check_n_jobs(self.n_jobs)
         if self.d0 >= self.d1:
             raise ValueError(f"d0 must be smaller than d1, got d0={self.d0}, d1={self.d1}.")
         X = validate_float_data(self, X, min_samples=3)
@@ -210,8 +248,9 @@ class GrideDimension(BaseEstimator):
                 f"range_max={self.range_max} with n_samples={n_samples} leaves no scale; "
                 "at least 3 distinct rows and range_max >= 2 are needed."
             )
+        compilation_notice(self.verbose, gride_bisect, gride_fisher_information)
         distances, _ = kneighbors(
-            X_unique, int(n2.max()), backend=self.backend, n_jobs=self.n_jobs
+            X_unique, int(n2.max()), backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
         )
         n_scales = n1.size
         self.dimensions_ = np.empty(n_scales)
@@ -220,8 +259,7 @@ class GrideDimension(BaseEstimator):
         self.n_filtered_ = np.empty(n_scales, dtype=np.int64)
         for s, (low, high) in enumerate(zip(n1, n2)):
             r_low, r_high = distances[:, low - 1], distances[:, high - 1]
-            mu = r_high / r_low
-            mu[mu == 1.0] += 10 * _EPS
+            mu = _untie(r_high / r_low)
             median, q95 = np.quantile(mu, [0.5, 0.95])
             kept = mu < median + _OUTLIER_SPREAD * (q95 - median)
             log_mu = np.log(mu[kept])
@@ -253,3 +291,34 @@ class GrideDimension(BaseEstimator):
         self.dimension_ = float(self.dimensions_[self.scale_index_])
         self.dimension_err_ = float(self.dimensions_err_[self.scale_index_])
         return self
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the fitted GRIDE law on the ratios of ``X``.
+
+        The ratios ``mu = r_n2 / r_n1`` are those of the distinct rows of ``X``
+        among themselves (``duplicates`` applies), at the chosen scale
+        (``n1_[scale_index_]``, ``n2_[scale_index_]``); each contributes the
+        log-density of GRIDE's law at ``d = dimension_``,
+        ``log d + (n2 - n1 - 1) log(mu^d - 1) - ((n2 - 1) d + 1) log mu - log B(n2 - n1, n1)``.
+        All ratios count, including those the fit filters out as outlying. Higher
+        is better; scores compare models of the same scale (the same ``n1``, ``n2``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, more than ``n2_[scale_index_]`` distinct rows.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean log-likelihood per ratio (NaN when ``dimension_`` is NaN).
+        """
+        check_is_fitted(self)
+        X = validate_float_data(self, X, reset=False, min_samples=3)
+        X_unique, _, _ = handle_duplicates(X, self.duplicates, min_unique=3)
+        low, high = int(self.n1_[self.scale_index_]), int(self.n2_[self.scale_index_])
+        distances, _ = kneighbors(X_unique, high, backend=self.backend, n_jobs=self.n_jobs)
+        mu = _untie(distances[:, high - 1] / distances[:, low - 1])
+        return float(np.mean(gride_log_likelihood(mu, low, high, self.dimension_)))

@@ -6,14 +6,15 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def twonn_linear_fit(sorted_log_mu, counts, n_keep, n_total):
-    """Slope through the origin of ``-log(1 - i/N)`` against the i-th smallest log mu.
+def twonn_linear_fit(sorted_log_mu, counts, targets):
+    """Slope through the origin of ``targets[i]`` against the i-th smallest log mu.
 
-    ``counts[j]`` is how often the j-th sorted value occurs in the sample (all ones
-    for the data itself, a multinomial draw for a bootstrap resample), so a
-    resample is fitted without sorting it again. Only the ``n_keep`` smallest
-    values of the (resampled) sample enter the fit.
+    ``targets[i] = -log(1 - (i + 1) / N)`` for the ``n_keep = targets.shape[0]``
+    smallest values kept. ``counts[j]`` is how often the j-th sorted value occurs
+    in the sample (all ones for the data itself, the draw counts of a bootstrap
+    resample), so a resample is fitted without sorting it again.
     """
+    n_keep = targets.shape[0]
     sum_xy = 0.0
     sum_xx = 0.0
     rank = 0
@@ -22,11 +23,28 @@ def twonn_linear_fit(sorted_log_mu, counts, n_keep, n_total):
         for _ in range(counts[j]):
             if rank >= n_keep:
                 return sum_xy / sum_xx
-            rank += 1
-            y = -np.log(1.0 - rank / n_total)
-            sum_xy += x * y
+            sum_xy += x * targets[rank]
             sum_xx += x * x
+            rank += 1
     return sum_xy / sum_xx
+
+
+@njit(cache=True, nogil=True)
+def twonn_bootstrap_fits(sorted_log_mu, draws, targets):
+    """:func:`twonn_linear_fit` of every resample ``draws[b]`` (indices into the sample).
+
+    A resample with replacement, sorted, is the sorted sample with each value
+    repeated as often as it was drawn: counting the draws replaces a sort.
+    """
+    n_resamples, n_draws = draws.shape
+    counts = np.empty(sorted_log_mu.shape[0], dtype=np.int64)
+    estimates = np.empty(n_resamples)
+    for b in range(n_resamples):
+        counts[:] = 0
+        for i in range(n_draws):
+            counts[draws[b, i]] += 1
+        estimates[b] = twonn_linear_fit(sorted_log_mu, counts, targets)
+    return estimates
 
 
 @njit(cache=True, nogil=True)

@@ -1,5 +1,6 @@
 """TwoNN intrinsic dimension (Facco et al., Sci. Rep. 2017)."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,22 +12,26 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from skrepgeom.dimension._kernels import twonn_linear_fit
+from skrepgeom.dimension._kernels import twonn_bootstrap_fits, twonn_linear_fit
 from skrepgeom.neighbors import (
     BACKENDS,
     DUPLICATES_OPTIONS,
     handle_duplicates,
     kneighbors,
 )
+from skrepgeom.utils._parallel import check_n_jobs, n_workers, worker_blas_limit
+from skrepgeom.utils._progress import compilation_notice
 from skrepgeom.utils._validation import validate_float_data
 
 __all__ = ["TwoNNDimension", "twonn_decimation", "twonn_from_distances"]
 
 _METHODS = ("linear", "mle")
 _MIN_POINTS = 3
+# Resamples drawn at once per thread: 16 x N int32 indices (13 MB at N = 200k).
+_BOOTSTRAP_BLOCK = 16
 
 
 def _kept_count(n_total, method, discard_fraction):
@@ -52,9 +57,14 @@ def _mu_from_distances(distances):
     if not np.all(np.isfinite(distances[:, :2])):
         raise ValueError("distances contain NaN or infinity.")
     r1, r2 = distances[:, 0], distances[:, 1]
-    if np.any(r1 <= 0):
+    if np.any(distances[:, :2] < 0):
         raise ValueError(
-            f"{np.count_nonzero(r1 <= 0)} first-neighbour distance(s) are 0: the data "
+            f"distances contain {np.count_nonzero(distances[:, :2] < 0)} negative "
+            "value(s): distances must be >= 0."
+        )
+    if np.any(r1 == 0):
+        raise ValueError(
+            f"{np.count_nonzero(r1 == 0)} first-neighbour distance(s) are 0: the data "
             'has duplicate rows. Remove them first (duplicates="remove").'
         )
     if np.any(r2 < r1):
@@ -62,19 +72,42 @@ def _mu_from_distances(distances):
     return r2 / r1
 
 
-def _linear_bootstrap_error(sorted_log_mu, n_keep, n_bootstrap, random_state):
+def _linear_targets(n_keep, n_total):
+    """``-log(1 - i / N)`` for ranks ``i = 1 .. n_keep``: the fit's ordinates."""
+    return -np.log(1.0 - np.arange(1, n_keep + 1) / n_total)
+
+
+def _bootstrap_block(sorted_log_mu, targets, n_resamples, seed):
+    n_total = sorted_log_mu.shape[0]
+    index_dtype = np.int32 if n_total < 2**31 else np.int64
+    draws = np.random.default_rng(seed).integers(
+        0, n_total, size=(n_resamples, n_total), dtype=index_dtype
+    )
+    return twonn_bootstrap_fits(sorted_log_mu, draws, targets)
+
+
+def _linear_bootstrap_error(sorted_log_mu, targets, n_bootstrap, random_state, n_jobs=None):
+    """Standard deviation of the linear fit over ``n_bootstrap`` resamples.
+
+    Resamples are drawn in blocks of ``_BOOTSTRAP_BLOCK``, block ``i`` from its own
+    NumPy ``Generator`` (child ``i`` of a seed drawn once from ``random_state``), so
+    the result depends on ``random_state`` only, not on how many threads share the
+    blocks, and memory stays bounded.
+    """
     if n_bootstrap < 2:
         return np.nan
-    rng = check_random_state(random_state)
-    n_total = sorted_log_mu.shape[0]
-    uniform = np.full(n_total, 1.0 / n_total)
-    estimates = np.empty(n_bootstrap)
-    for b in range(n_bootstrap):
-        # A resample with replacement, sorted, is the sorted sample repeated by
-        # multinomial counts: no sort per resample.
-        counts = rng.multinomial(n_total, uniform)
-        estimates[b] = twonn_linear_fit(sorted_log_mu, counts, n_keep, n_total)
-    return float(np.std(estimates, ddof=1))
+    entropy = check_random_state(random_state).randint(0, 2**32, size=4, dtype=np.uint64)
+    sizes = [
+        min(_BOOTSTRAP_BLOCK, n_bootstrap - start)
+        for start in range(0, n_bootstrap, _BOOTSTRAP_BLOCK)
+    ]
+    seeds = np.random.SeedSequence([int(e) for e in entropy]).spawn(len(sizes))
+    # The kernel and NumPy's integer draws release the GIL: threads run in parallel.
+    estimates = Parallel(n_jobs=min(n_workers(n_jobs), len(sizes)), prefer="threads")(
+        delayed(_bootstrap_block)(sorted_log_mu, targets, size, seed)
+        for size, seed in zip(sizes, seeds)
+    )
+    return float(np.std(np.concatenate(estimates), ddof=1))
 
 
 @validate_params(
@@ -84,11 +117,18 @@ def _linear_bootstrap_error(sorted_log_mu, n_keep, n_bootstrap, random_state):
         "discard_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
     },
     prefer_skip_nested_validation=True,
 )
 def twonn_from_distances(
-    distances, *, method="linear", discard_fraction=0.1, n_bootstrap=100, random_state=None
+    distances,
+    *,
+    method="linear",
+    discard_fraction=0.1,
+    n_bootstrap=100,
+    random_state=None,
+    n_jobs=None,
 ):
     """TwoNN intrinsic dimension from precomputed neighbour distances.
 
@@ -112,7 +152,11 @@ def twonn_from_distances(
         Resamples for the error of ``"linear"`` (fewer than 2 gives NaN). The
         ``"mle"`` error is analytic.
     random_state : int, RandomState instance or None, default=None
-        Seed of the bootstrap.
+        Seed of the bootstrap. The error depends on it only, not on ``n_jobs``.
+    n_jobs : int, default=None
+        Joblib threads sharing the bootstrap resamples (no other pool is touched).
+        ``None`` means 1 unless inside ``joblib.parallel_config``; see
+        :ref:`parallelism`.
 
     Returns
     -------
@@ -133,6 +177,7 @@ def twonn_from_distances(
     >>> round(d, 1)
     3.0
     """
+    check_n_jobs(n_jobs)
     mu = _mu_from_distances(distances)
     n_total = mu.shape[0]
     n_keep = _kept_count(n_total, method, discard_fraction)
@@ -145,9 +190,9 @@ def twonn_from_distances(
         return float(dimension), float(dimension / np.sqrt(n_keep - 2))
     if not np.any(sorted_log_mu[:n_keep] > 0):
         raise ValueError("All kept distance ratios equal 1: the dimension is undefined.")
-    ones = np.ones(n_total, dtype=np.int64)
-    dimension = twonn_linear_fit(sorted_log_mu, ones, n_keep, n_total)
-    error = _linear_bootstrap_error(sorted_log_mu, n_keep, n_bootstrap, random_state)
+    targets = _linear_targets(n_keep, n_total)
+    dimension = twonn_linear_fit(sorted_log_mu, np.ones(n_total, dtype=np.int64), targets)
+    error = _linear_bootstrap_error(sorted_log_mu, targets, n_bootstrap, random_state, n_jobs)
     return float(dimension), error
 
 
@@ -157,6 +202,18 @@ def local_dimension(mu, neighbor_indices):
     k = neighbor_indices.shape[1]
     with np.errstate(divide="ignore"):
         return (k - 1) / log_mu.sum(axis=1)
+
+
+def _self_query_mu(X, duplicates, backend, n_jobs):
+    """Ratios ``r2 / r1`` of the distinct rows of ``X`` among themselves."""
+    X_unique, _, _ = handle_duplicates(X, duplicates, min_unique=_MIN_POINTS, stacklevel=5)
+    distances, _ = kneighbors(X_unique, 2, backend=backend, n_jobs=n_jobs)
+    return _mu_from_distances(distances)
+
+
+def twonn_log_likelihood(mu, dimension):
+    """Log-density of the Pareto law of TwoNN, ``log d - (d + 1) log mu``, per ratio."""
+    return np.log(dimension) - (dimension + 1.0) * np.log(mu)
 
 
 class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -187,16 +244,29 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Identical rows give ``r1 = 0``. ``"remove"`` estimates on the distinct rows
         (first occurrences), ``"warn"`` does the same and warns with the count,
         ``"raise"`` refuses them.
-    n_local_neighbors : int, default=20
+    n_neighbors : int, default=20
         Training points pooled for the local dimension of :meth:`transform`.
-    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate"}, default="auto"
-        Neighbour-search backend, see :func:`skrepgeom.neighbors.kneighbors`.
+    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate", "dask"}, \
+default="auto"
+        Neighbour-search backend, passed unchanged to
+        :func:`skrepgeom.neighbors.kneighbors`.
     random_state : int, RandomState instance or None, default=None
         Seed of the bootstrap.
     n_jobs : int, default=None
-        Threads of the neighbour search.
+        Worker threads of the neighbour search (with BLAS limited to one thread
+        per worker when there are several, see :func:`~skrepgeom.neighbors.kneighbors`)
+        and joblib threads of the bootstrap. ``None`` means one worker and leaves
+        BLAS alone, unless inside ``joblib.parallel_config``; see :ref:`parallelism`.
+        Results do not depend on it.
     verbose : int, default=0
-        Progress output of the neighbour search.
+        When positive, says once if Numba kernels are being compiled (first run
+        after installation) and shows the progress of the neighbour search.
+    n_local_neighbors : int
+        Former name of ``n_neighbors``.
+
+        .. deprecated:: 0.1
+           ``n_local_neighbors`` is renamed ``n_neighbors``; the old name will be
+           removed in 0.2.
 
     Attributes
     ----------
@@ -215,9 +285,9 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Duplicate rows removed before the fit.
     n_samples_fit_ : int
         Number of distinct training rows used.
-    n_local_neighbors_ : int
+    n_neighbors_ : int
         Effective neighbourhood size of :meth:`transform`,
-        ``min(n_local_neighbors, n_samples_fit_)``.
+        ``min(n_neighbors, n_samples_fit_)``.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -251,11 +321,15 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         "discard_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
         "duplicates": [StrOptions(set(DUPLICATES_OPTIONS))],
-        "n_local_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 2, None, closed="left")],
         "backend": [StrOptions(set(BACKENDS))],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
+        "n_local_neighbors": [
+            Interval(Integral, 2, None, closed="left"),
+            Hidden(StrOptions({"deprecated"})),
+        ],
     }
 
     def __init__(
@@ -265,21 +339,34 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         discard_fraction=0.1,
         n_bootstrap=100,
         duplicates="warn",
-        n_local_neighbors=20,
+        n_neighbors=20,
         backend="auto",
         random_state=None,
         n_jobs=None,
         verbose=0,
+        n_local_neighbors="deprecated",
     ):
         self.method = method
         self.discard_fraction = discard_fraction
         self.n_bootstrap = n_bootstrap
         self.duplicates = duplicates
-        self.n_local_neighbors = n_local_neighbors
+        self.n_neighbors = n_neighbors
         self.backend = backend
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.n_local_neighbors = n_local_neighbors
+
+    def _requested_n_neighbors(self):
+        if isinstance(self.n_local_neighbors, str):
+            return self.n_neighbors
+        warnings.warn(
+            "n_local_neighbors was renamed n_neighbors in 0.1 and will be removed in 0.2; "
+            f"pass n_neighbors={self.n_local_neighbors} instead.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return self.n_local_neighbors
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -297,10 +384,13 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self : TwoNNDimension
             The fitted estimator.
         """
+        check_n_jobs(self.n_jobs)
+        n_neighbors = self._requested_n_neighbors()
         X = validate_float_data(self, X, min_samples=_MIN_POINTS)
         X_unique, _, self.n_duplicates_ = handle_duplicates(
             X, self.duplicates, min_unique=_MIN_POINTS
         )
+        compilation_notice(self.verbose, twonn_linear_fit, twonn_bootstrap_fits)
         distances, _ = kneighbors(
             X_unique, 2, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
         )
@@ -310,12 +400,13 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             discard_fraction=self.discard_fraction,
             n_bootstrap=self.n_bootstrap,
             random_state=self.random_state,
+            n_jobs=self.n_jobs,
         )
         self.neighbor_distances_ = distances
         self.mu_ = distances[:, 1] / distances[:, 0]
         self.scale_ = float(distances.mean())
         self.n_samples_fit_ = X_unique.shape[0]
-        self.n_local_neighbors_ = min(self.n_local_neighbors, self.n_samples_fit_)
+        self.n_neighbors_ = min(n_neighbors, self.n_samples_fit_)
         self._fit_X = X_unique
         self._n_features_out = 1
         return self
@@ -323,10 +414,10 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def transform(self, X):
         """Local intrinsic dimension around each sample.
 
-        The ``k = n_local_neighbors_`` training points nearest to a sample (a
-        training sample is its own first one) give ``(k - 1) / sum_j log mu_j``,
-        the maximum-likelihood dimension of their pooled ratios. A removed
-        duplicate gets the value of the row it copies.
+        The ``k = n_neighbors_`` training points nearest to a sample (a training
+        sample is its own first one) give ``(k - 1) / sum_j log mu_j``, the
+        maximum-likelihood dimension of their pooled ratios. A removed duplicate
+        gets the value of the row it copies.
 
         Parameters
         ----------
@@ -342,12 +433,50 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X = validate_float_data(self, X, reset=False)
         _, indices = kneighbors(
             self._fit_X.astype(X.dtype, copy=False),
-            self.n_local_neighbors_,
+            self.n_neighbors_,
             query=X,
             backend=self.backend,
             n_jobs=self.n_jobs,
         )
         return local_dimension(self.mu_, indices).astype(X.dtype, copy=False)[:, None]
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the fitted Pareto law on the ratios of ``X``.
+
+        The ratios ``mu = r2 / r1`` are those of the distinct rows of ``X`` among
+        themselves (as in :meth:`fit`, ``duplicates`` applies); each contributes
+        ``log d - (d + 1) log mu``, the log-density of ``F(mu) = 1 - mu^(-d)`` at
+        ``d = dimension_``. All ratios count, including those ``discard_fraction``
+        leaves out of the fit. Higher is better, so that
+        :class:`~sklearn.model_selection.GridSearchCV` can compare settings on
+        held-out data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data, at least 3 distinct rows.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean log-likelihood per ratio.
+        """
+        check_is_fitted(self)
+        X = validate_float_data(self, X, reset=False, min_samples=_MIN_POINTS)
+        mu = _self_query_mu(X, self.duplicates, self.backend, self.n_jobs)
+        return float(np.mean(twonn_log_likelihood(mu, self.dimension_)))
+
+    @property
+    def n_local_neighbors_(self):
+        """Former name of ``n_neighbors_``, to be removed in 0.2."""
+        warnings.warn(
+            "n_local_neighbors_ was renamed n_neighbors_ in 0.1 and will be removed in 0.2.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.n_neighbors_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -373,6 +502,7 @@ def _subset_dimension(X, indices, method, discard_fraction, backend):
         "backend": [StrOptions(set(BACKENDS))],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -386,6 +516,7 @@ def twonn_decimation(
     backend="auto",
     random_state=None,
     n_jobs=None,
+    verbose=0,
 ):
     """TwoNN dimension as a function of scale, by decimating the data.
 
@@ -397,7 +528,7 @@ def twonn_decimation(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Data.
+        Data, more than ``n_min`` distinct rows.
     n_min : int, default=10
         Smallest subset size; levels stop before subsets get this small.
     method : {"linear", "mle"}, default="linear"
@@ -407,11 +538,18 @@ def twonn_decimation(
     duplicates : {"warn", "remove", "raise"}, default="warn"
         Policy for identical rows, see :class:`TwoNNDimension`.
     backend : str, default="auto"
-        Neighbour-search backend.
+        Neighbour-search backend, passed unchanged to
+        :func:`skrepgeom.neighbors.kneighbors`.
     random_state : int, RandomState instance or None, default=None
         Seeds the permutations and the bootstrap of level 0.
     n_jobs : int, default=None
-        Subsets estimated in parallel (joblib).
+        Joblib threads over the subsets of a level (BLAS limited to one thread each
+        when there are several); level 0 passes it to :class:`TwoNNDimension`.
+        ``None`` means one, unless inside ``joblib.parallel_config``; see
+        :ref:`parallelism`. Results do not depend on it.
+    verbose : int, default=0
+        When positive, says once if Numba kernels are being compiled and shows a
+        progress bar over the levels.
 
     Returns
     -------
@@ -430,13 +568,27 @@ def twonn_decimation(
     >>> result.n_samples[:3]
     array([1000,  500,  250])
     """
+    n_threads = n_workers(n_jobs)
     X = validate_float_data(TwoNNDimension(), X, min_samples=_MIN_POINTS)
     X, _, _ = handle_duplicates(X, duplicates, min_unique=_MIN_POINTS)
-    rng = check_random_state(random_state)
     n_total = X.shape[0]
+    if n_total <= n_min:
+        raise ValueError(
+            f"twonn_decimation needs more than n_min={n_min} distinct rows, got "
+            f"n_samples={n_total}; lower n_min or pass more data."
+        )
+    compilation_notice(verbose, twonn_linear_fit, twonn_bootstrap_fits)
+    rng = check_random_state(random_state)
+    n_levels = 1
+    while n_total // 2**n_levels > n_min:
+        n_levels += 1
+    levels = range(n_levels)
+    if verbose:
+        from tqdm.auto import tqdm
+
+        levels = tqdm(levels, desc="TwoNN decimation levels")
     n_samples, dimensions, errors, scales = [], [], [], []
-    level = 0
-    while n_total // 2**level > n_min:
+    for level in levels:
         n_subsets = 2**level
         size = n_total // n_subsets
         if level == 0:
@@ -451,12 +603,14 @@ def twonn_decimation(
             dimension, error, scale = twonn.dimension_, twonn.dimension_err_, twonn.scale_
         else:
             permutation = rng.permutation(n_total)
-            results = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(_subset_dimension)(
-                    X, permutation[s * size : (s + 1) * size], method, discard_fraction, backend
+            with worker_blas_limit(n_threads):
+                results = Parallel(n_jobs=n_threads, prefer="threads")(
+                    delayed(_subset_dimension)(
+                        X, permutation[s * size : (s + 1) * size], method, discard_fraction,
+                        backend,
+                    )
+                    for s in range(n_subsets)
                 )
-                for s in range(n_subsets)
-            )
             subset_dimensions, subset_scales = np.asarray(results).T
             dimension = subset_dimensions.mean()
             error = subset_dimensions.std() / np.sqrt(n_subsets)
@@ -465,7 +619,6 @@ def twonn_decimation(
         dimensions.append(dimension)
         errors.append(error)
         scales.append(scale)
-        level += 1
     return Bunch(
         n_samples=np.asarray(n_samples),
         dimensions=np.asarray(dimensions),

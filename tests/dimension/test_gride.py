@@ -2,8 +2,12 @@
 
 import numpy as np
 import pytest
+from scipy.integrate import quad
 from scipy.optimize import brentq
+from scipy.spatial.distance import cdist
+from scipy.special import beta
 from sklearn.datasets import make_swiss_roll
+from sklearn.model_selection import GridSearchCV
 
 from skrepgeom.dimension import GrideDimension, TwoNNDimension
 from skrepgeom.exceptions import ConvergenceWarning
@@ -119,3 +123,43 @@ def test_bad_input():
         GrideDimension().fit(np.array([[np.nan, 1.0]] * 5))
     with pytest.raises(ValueError, match=r"duplicate.*remove"):
         GrideDimension(duplicates="raise").fit(np.vstack([np.eye(5), np.eye(5)[:1]]))
+
+
+def _ratios_brute(X, n1, n2):
+    dist = cdist(X, X)
+    np.fill_diagonal(dist, np.inf)
+    ordered = np.sort(dist, axis=1)
+    return ordered[:, n2 - 1] / ordered[:, n1 - 1]
+
+
+def _gride_density(mu, n1, n2, d):
+    # Denti et al. 2022, eq. 3.
+    return d * (mu**d - 1) ** (n2 - n1 - 1) / (beta(n2 - n1, n1) * mu ** ((n2 - 1) * d + 1))
+
+
+def test_gride_density_integrates_to_one():
+    for n1, n2, d in [(1, 2, 2.0), (2, 4, 3.5), (4, 8, 1.3)]:
+        total, _ = quad(_gride_density, 1, np.inf, args=(n1, n2, d))
+        assert total == pytest.approx(1, abs=1e-7)
+
+
+def test_score_is_mean_log_density_at_the_chosen_scale(swiss_roll):
+    train, test = swiss_roll[:3000], swiss_roll[3000:4000]
+    gride = GrideDimension(range_max=16).fit(train)
+    n1, n2 = gride.n1_[gride.scale_index_], gride.n2_[gride.scale_index_]
+    mu = _ratios_brute(test, n1, n2)
+    expected = np.mean(np.log(_gride_density(mu, n1, n2, gride.dimension_)))
+    assert gride.score(test) == pytest.approx(expected, rel=1e-9)
+    search = GridSearchCV(GrideDimension(n1=2, n2=4), {"d1": [100.0, 1000.0]}, cv=3)
+    assert np.all(np.isfinite(search.fit(train).cv_results_["mean_test_score"]))
+
+
+def test_n_jobs_zero_and_verbose(swiss_roll, monkeypatch):
+    from skrepgeom.dimension import _gride, _kernels
+
+    with pytest.raises(ValueError, match=r"n_jobs=0 is not valid: use None"):
+        GrideDimension(n_jobs=0).fit(swiss_roll[:100])
+    calls = []
+    monkeypatch.setattr(_gride, "compilation_notice", lambda *args: calls.append(args))
+    GrideDimension(range_max=4, verbose=1).fit(swiss_roll[:200])
+    assert calls == [(1, _kernels.gride_bisect, _kernels.gride_fisher_information)]

@@ -8,8 +8,15 @@ from skrepgeom.dimension._kernels import (
     gride_bisect,
     gride_fisher_information,
     gride_score,
+    twonn_bootstrap_fits,
     twonn_linear_fit,
 )
+
+
+def _fit_numpy(sample, n_keep, n_total):
+    x = np.sort(sample)[:n_keep]
+    y = -np.log(1 - np.arange(1, n_keep + 1) / n_total)
+    return (x @ y) / (x @ x)
 
 
 def test_linear_fit_with_counts_equals_fit_on_expanded_sample():
@@ -21,7 +28,20 @@ def test_linear_fit_with_counts_equals_fit_on_expanded_sample():
     x = expanded[:n_keep]
     y = -np.log(1 - np.arange(1, n_keep + 1) / 500)
     expected = (x @ y) / (x @ x)
-    assert twonn_linear_fit(sorted_log_mu, counts, n_keep, 500) == pytest.approx(expected, rel=1e-12)
+    assert twonn_linear_fit(sorted_log_mu, counts, y) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_bootstrap_fits_equal_fits_of_sorted_resamples(index_dtype):
+    rng = np.random.default_rng(2)
+    sorted_log_mu = np.sort(rng.exponential(0.3, size=400))
+    draws = rng.integers(0, 400, size=(7, 400)).astype(index_dtype)
+    n_keep = 350
+    targets = -np.log(1 - np.arange(1, n_keep + 1) / 400)
+    expected = [_fit_numpy(sorted_log_mu[row], n_keep, 400) for row in draws]
+    np.testing.assert_allclose(
+        twonn_bootstrap_fits(sorted_log_mu, draws, targets), expected, rtol=1e-12
+    )
 
 
 def _score_numpy(log_mu, n1, n2, d, floor):

@@ -1,6 +1,7 @@
 """TwoNN against anchor values, closed forms and brute-force NumPy versions."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -128,7 +129,7 @@ def _local_numpy(X_fit, X_query, k):
 
 def test_local_dimension_two_regions():
     X = _square_and_gaussian()
-    twonn = TwoNNDimension(n_local_neighbors=20)
+    twonn = TwoNNDimension(n_neighbors=20)
     local = twonn.fit_transform(X)[:, 0]
     assert np.median(local[:2000]) == pytest.approx(2, abs=0.3)
     assert np.median(local[2000:]) == pytest.approx(6, abs=0.7)
@@ -196,7 +197,7 @@ def test_bad_input_sparse_and_parameters(swiss_roll):
 def test_twonn_from_distances_input_checks():
     with pytest.raises(ValueError, match="shape"):
         twonn_from_distances(np.ones((10, 1)))
-    with pytest.raises(ValueError, match="duplicate rows"):
+    with pytest.raises(ValueError, match="10 first-neighbour distance.*duplicate rows"):
         twonn_from_distances(np.c_[np.zeros(10), np.ones(10)])
     with pytest.raises(ValueError, match="sorted"):
         twonn_from_distances(np.c_[np.full(10, 2.0), np.ones(10)])
@@ -206,7 +207,7 @@ def test_pipeline_gridsearch_clone_pickle(swiss_roll):
     X = _square_and_gaussian()[::4]
     y = np.r_[np.zeros(500), np.ones(500)]
     pipe = make_pipeline(TwoNNDimension(), LogisticRegression())
-    search = GridSearchCV(pipe, {"twonndimension__n_local_neighbors": [5, 20]}, cv=3).fit(X, y)
+    search = GridSearchCV(pipe, {"twonndimension__n_neighbors": [5, 20]}, cv=3).fit(X, y)
     assert search.best_score_ > 0.9
     twonn = TwoNNDimension(random_state=0).fit(swiss_roll[:800])
     restored = pickle.loads(pickle.dumps(twonn))
@@ -240,3 +241,110 @@ def test_decimation_level_is_mean_over_disjoint_subsets(swiss_roll):
     ]
     assert result.dimensions[1] == pytest.approx(np.mean(halves), rel=1e-12)
     assert result.errors[1] == pytest.approx(np.std(halves) / np.sqrt(2), rel=1e-12)
+
+
+def _bootstrap_numpy(mu, discard_fraction, n_bootstrap, seed):
+    """The documented draws (16-resample blocks, one child generator per block), fitted
+    by sorting every resample."""
+    entropy = np.random.RandomState(seed).randint(0, 2**32, size=4, dtype=np.uint64)
+    children = np.random.SeedSequence([int(e) for e in entropy]).spawn(-(-n_bootstrap // 16))
+    estimates = []
+    for block, child in enumerate(children):
+        size = min(16, n_bootstrap - 16 * block)
+        draws = np.random.default_rng(child).integers(0, mu.size, size=(size, mu.size), dtype=np.int32)
+        estimates += [_linear_numpy(np.sort(mu)[row], discard_fraction) for row in draws]
+    return np.std(estimates, ddof=1)
+
+
+def test_bootstrap_equals_numpy_resampling_and_ignores_n_jobs(cube5):
+    twonn = TwoNNDimension(n_bootstrap=40, random_state=3).fit(cube5[:3000])
+    expected = _bootstrap_numpy(twonn.mu_, 0.1, 40, 3)
+    assert twonn.dimension_err_ == pytest.approx(expected, rel=1e-10)
+    distances = twonn.neighbor_distances_
+    one = twonn_from_distances(distances, n_bootstrap=40, random_state=3, n_jobs=1)
+    two = twonn_from_distances(distances, n_bootstrap=40, random_state=3, n_jobs=2)
+    assert one == two == (twonn.dimension_, twonn.dimension_err_)
+    other_seed = twonn_from_distances(distances, n_bootstrap=40, random_state=4)
+    assert other_seed[1] != one[1]
+
+
+def test_n_local_neighbors_is_deprecated(swiss_roll):
+    X = swiss_roll[:600]
+    old = TwoNNDimension(n_local_neighbors=7)
+    assert old.get_params()["n_local_neighbors"] == 7
+    assert clone(old).get_params() == old.get_params()
+    with pytest.warns(FutureWarning, match="n_local_neighbors was renamed n_neighbors"):
+        old.fit(X)
+    new = TwoNNDimension(n_neighbors=7).fit(X)
+    assert old.n_neighbors_ == new.n_neighbors_ == 7
+    np.testing.assert_array_equal(old.transform(X[:20]), new.transform(X[:20]))
+    with pytest.warns(FutureWarning, match="n_local_neighbors_ was renamed"):
+        assert new.n_local_neighbors_ == 7
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TwoNNDimension().fit(X)
+
+
+def test_score_is_mean_pareto_log_likelihood(swiss_roll):
+    train, test = swiss_roll[:3000], swiss_roll[3000:4000]
+    twonn = TwoNNDimension(n_bootstrap=0).fit(train)
+    dist = cdist(test, test)
+    np.fill_diagonal(dist, np.inf)
+    r = np.sort(dist, axis=1)[:, :2]
+    mu = r[:, 1] / r[:, 0]
+    d = twonn.dimension_
+    expected = np.mean(np.log(d * mu ** (-d - 1)))  # f(mu) = d mu^(-d-1)
+    assert twonn.score(test) == pytest.approx(expected, rel=1e-10)
+    # The likelihood peaks near the estimate: a wrong dimension scores lower.
+    wrong = clone(twonn).fit(train)
+    wrong.dimension_ = 3.0
+    assert wrong.score(test) < twonn.score(test)
+
+
+def test_gridsearch_without_a_supervised_step(swiss_roll):
+    search = GridSearchCV(
+        TwoNNDimension(n_bootstrap=0), {"discard_fraction": [0.0, 0.1]}, cv=3
+    ).fit(swiss_roll[:1500])
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda X: TwoNNDimension(n_jobs=0).fit(X),
+        lambda X: twonn_decimation(X, n_jobs=0),
+        lambda X: twonn_from_distances(np.c_[np.ones(10), np.full(10, 2.0)], n_jobs=0),
+    ],
+)
+def test_n_jobs_zero_gets_the_one_message(swiss_roll, call):
+    with pytest.raises(ValueError, match=r"n_jobs=0 is not valid: use None"):
+        call(swiss_roll[:100])
+
+
+def test_negative_distances_are_called_negative():
+    with pytest.raises(ValueError, match="1 negative value"):
+        twonn_from_distances(np.c_[np.r_[-1.0, np.ones(9)], np.full(10, 2.0)])
+
+
+def test_decimation_refuses_tiny_data():
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    with pytest.raises(ValueError, match=r"more than n_min=10 distinct rows, got n_samples=10"):
+        twonn_decimation(X)
+    assert twonn_decimation(X, n_min=9).n_samples.tolist() == [10]
+
+
+def test_verbose_announces_compilation_and_shows_levels(swiss_roll, monkeypatch, capsys):
+    from skrepgeom.dimension import _kernels, _twonn
+
+    calls = []
+    monkeypatch.setattr(_twonn, "compilation_notice", lambda *args: calls.append(args))
+    kernels = (1, _kernels.twonn_linear_fit, _kernels.twonn_bootstrap_fits)
+    twonn_decimation(swiss_roll[:400], n_min=100, random_state=0, verbose=1)
+    assert "TwoNN decimation levels" in capsys.readouterr().err
+    assert calls[0] == kernels
+    calls.clear()
+    TwoNNDimension(verbose=1).fit(swiss_roll[:400])
+    assert calls == [kernels]
+    calls.clear()
+    TwoNNDimension().fit(swiss_roll[:400])
+    assert calls == [(0, *kernels[1:])]
