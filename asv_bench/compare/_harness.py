@@ -81,7 +81,6 @@ The asv benchmarks (``asv_bench/benchmarks``) share their timing attributes thro
 ``benchmarks/_base.py`` instead: asv imports that package on its own.
 """
 
-import contextlib
 import importlib.util
 import json
 import os
