@@ -24,7 +24,7 @@ def _two_regions():
 def _search():
     return GridSearchCV(
         make_pipeline(TwoNNDimension(random_state=0), LogisticRegression()),
-        {"twonndimension__n_local_neighbors": [3, 10, 30]},
+        {"twonndimension__n_neighbors": [3, 10, 30]},
         cv=3,
         n_jobs=2,
     )
