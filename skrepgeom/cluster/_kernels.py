@@ -69,53 +69,66 @@ def _shell_log_volumes(distances_row, k, dimension, log_omega, out):
 
 
 @njit(cache=True)
-def _pak_likelihood(log_v, k, F, a):
+def _pak_likelihood(log_v, k, G, a, center):
     total = 0.0
     for l in range(k):
-        t = F + a * (l + 1)
+        t = G + a * (l + 1.0 - center)
         total += t - math.exp(log_v[l] + t)
     return total
 
 
 @njit(cache=True)
 def _pak_maximize(log_v, k, F, a, tolerance, max_iter):
-    """Damped Newton ascent of the concave PAk likelihood from ``(F, a)``."""
-    current = _pak_likelihood(log_v, k, F, a)
+    """Damped Newton ascent of the concave PAk likelihood from ``(F, a)``.
+
+    Works with ``F + a l = G + a (l - c)``, ``c = (k + 1) / 2``, which makes the
+    Hessian nearly diagonal; stops when both components of the gradient in
+    ``(F, a)`` are below ``tolerance``, or when a step no longer changes them.
+    """
+    center = 0.5 * (k + 1.0)
+    G = F + a * center
+    current = _pak_likelihood(log_v, k, G, a, center)
     for _ in range(max_iter):
         s0 = 0.0
         s1 = 0.0
         s2 = 0.0
         for l in range(k):
-            step = l + 1.0
-            e = math.exp(log_v[l] + F + a * step)
+            offset = l + 1.0 - center
+            e = math.exp(log_v[l] + G + a * offset)
             s0 += e
-            s1 += step * e
-            s2 += step * step * e
-        grad_F = k - s0
-        grad_a = 0.5 * k * (k + 1.0) - s1
-        if abs(grad_F) < tolerance and abs(grad_a) < tolerance:
+            s1 += offset * e
+            s2 += offset * offset * e
+        grad_G = k - s0
+        grad_a = -s1
+        if abs(grad_G) < tolerance and abs(grad_a + center * grad_G) < tolerance:
             break
         det = s0 * s2 - s1 * s1
         if not det > 0.0:
             break
-        delta_F = (s2 * grad_F - s1 * grad_a) / det
-        delta_a = (s0 * grad_a - s1 * grad_F) / det
-        # Halve the step until the likelihood does not drop: far from the optimum
-        # a full Newton step can overshoot through the exponential terms.
+        delta_G = (s2 * grad_G - s1 * grad_a) / det
+        delta_a = (s0 * grad_a - s1 * grad_G) / det
+        decrement = delta_G * grad_G + delta_a * grad_a
         t = 1.0
-        improved = False
-        while t > 1e-12:
-            candidate = _pak_likelihood(log_v, k, F + t * delta_F, a + t * delta_a)
-            if candidate >= current:
-                improved = True
+        if decrement > 1e-6:
+            # Far from the optimum a full step can overshoot through the
+            # exponentials: halve it until the likelihood does not drop. Near the
+            # optimum the full step is taken, as the likelihood's rounding would
+            # hide the (quadratically small) gain.
+            while t > 1e-12:
+                candidate = _pak_likelihood(log_v, k, G + t * delta_G, a + t * delta_a, center)
+                if candidate >= current:
+                    current = candidate
+                    break
+                t *= 0.5
+            if t <= 1e-12:
                 break
-            t *= 0.5
-        if not improved:
-            break  # at the rounding floor of the likelihood
-        F += t * delta_F
-        a += t * delta_a
-        current = candidate
-    return F, a
+        G_new = G + t * delta_G
+        a_new = a + t * delta_a
+        if G_new == G and a_new == a:
+            break
+        G = G_new
+        a = a_new
+    return G - a * center, a
 
 
 @njit(cache=True, parallel=True)
