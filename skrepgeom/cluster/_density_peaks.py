@@ -318,7 +318,9 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
         self.saddle_density_ = saddle_density
         self.saddle_density_err_ = np.where(has_saddle, log_density_err[saddle_points], np.nan)
         self.saddle_indices_ = np.where(has_saddle, first_rows[saddle_points], -1)
-        self.linkage_ = saddle_linkage(np.nan_to_num(saddle_density, nan=-np.inf), log_density.max())
+        self.linkage_ = saddle_linkage(
+            np.where(has_saddle, saddle_density, -np.inf), log_density.max()
+        )
         self._fit_X = X_unique
         self._fit_labels = result.labels
         self._log("hierarchy", start)
