@@ -174,7 +174,7 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
     >>> dp.n_clusters_
     3
     >>> dp.predict(X[:4])
-    array([1, 0, 2, 0])
+    array([0, 0, 2, 2])
     """
 
     _parameter_constraints: dict = {

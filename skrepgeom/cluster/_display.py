@@ -41,7 +41,7 @@ class PeakDendrogramDisplay:
     >>> dp = DensityPeakClusterer().fit(X)
     >>> display = PeakDendrogramDisplay.from_estimator(dp)
     >>> [t.get_text() for t in display.ax_.get_xticklabels()][:1]
-    ['0 (n=375)']
+    ['2 (n=375)']
     """
 
     def __init__(self, *, linkage, peak_density, top, leaf_labels=None):
