@@ -208,3 +208,26 @@ def test_border_neighbors(neighbors):
                 expected = labels[p2]
         assert out[p1] == expected
     assert np.count_nonzero(out >= 0) > 5
+
+
+def test_estimator_kstar_and_pak_match_references(neighbors):
+    import warnings
+
+    from skrepgeom.cluster import DensityPeakClusterer
+
+    X, distances, indices = neighbors
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dp = DensityPeakClusterer(intrinsic_dimension=2, max_neighbors=61).fit(X)
+    expected = _kstar_reference(distances, indices, 2.0, chi2.isf(1e-6, 1))
+    np.testing.assert_array_equal(dp.kstar_, expected)
+    omega = np.pi  # unit disc
+    for i in range(0, 500, 25):
+        k = dp.kstar_[i]
+        r = np.r_[0.0, distances[i, :k]]
+        v = omega * (r[1:] ** 2 - r[:-1] ** 2)
+        best = minimize(
+            _neg_likelihood, [np.log(k / (omega * r[k] ** 2)), 0.0], args=(v,), jac=True,
+            hess=_neg_hessian, method="trust-exact", options={"gtol": 1e-11},
+        )
+        assert abs(dp.density_[i] + np.log(500) - best.x[0]) <= 1e-6
