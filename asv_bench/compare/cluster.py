@@ -171,6 +171,69 @@ def _stage_text(results):
     return ", ".join(f"{name} {seconds:.2f}" for name, seconds in medians.items())
 
 
+TARGETS = {("a", 2): 4.0, ("a", 1): 2.5, ("b", 1): 2.0, ("b", 2): 2.0}
+
+
+def _fmt(value, spec):
+    return format(value, spec) if value is not None else "n/a"
+
+
+def measure(case, n, d, threads, pythons, args, data_dir, versions):
+    """Interleaved fresh-process fits of every implementation on one data set."""
+    X_path, y_path = make_data(n, d, data_dir)
+    results = {impl: [] for impl in pythons}
+    for repeat in range(args.repeats):  # interleaved: load from other processes hits both
+        for impl, python in pythons.items():
+            if python is None:
+                continue
+            result = _harness.run_worker(
+                python, __file__, "fit_once",
+                {"impl": impl, "data": X_path, "labels": y_path, "n_jobs": threads},
+                threads=threads, timeout=args.timeout,
+            )
+            results[impl].append(result)
+            where = f"[{case}] {impl:6s} {n}x{d} threads={threads} run {repeat + 1}"
+            if "error" in result:
+                _harness.log(f"{where}: FAILED {result['error']}")
+                continue
+            versions[impl] = result["versions"]
+            _harness.log(
+                f"{where}: {result['seconds']:.2f} s, peak {result['peak_rss_mb']:.0f} MB, "
+                f"{result['n_clusters']} clusters, ARI {result['ari']:.4f}, "
+                f"stages: {_stage_text([result])}, {result['extra']}"
+            )
+    return results
+
+
+def report(case, n, d, threads, results):
+    """Summary lines and target verdicts of one row."""
+    ours, anchor = results["ours"], results["dadapy"]
+    seconds = _median(ours, "seconds"), _median(anchor, "seconds")
+    memory = _median(ours, "peak_rss_mb"), _median(anchor, "peak_rss_mb")
+    speedup = _harness.ratio(seconds[1], seconds[0])
+    label = f"{case} {n // 1000}k x {d}, {threads} thread(s)"
+    lines = [
+        f"{label:28s} ours {_fmt(seconds[0], '8.2f')} s {_fmt(memory[0], '6.0f')} MB "
+        f"ARI {_fmt(_median(ours, 'ari'), '.4f')} | DADApy {_fmt(seconds[1], '8.2f')} s "
+        f"{_fmt(memory[1], '6.0f')} MB ARI {_fmt(_median(anchor, 'ari'), '.4f')} | "
+        f"speed-up {_fmt(speedup, '.2f')}x",
+        f"{'':28s} stages ours: {_stage_text(ours)}",
+        f"{'':28s} stages DADApy: {_stage_text(anchor)}",
+    ]
+    verdicts = []
+    if (case, threads) in TARGETS:
+        verdicts.append(
+            _harness.verdict(f"{label}: DADApy time / ours", speedup, TARGETS[(case, threads)])
+        )
+        verdicts.append(_harness.verdict(
+            f"{label}: peak RSS ours / DADApy", _harness.ratio(*memory), 1.0,
+            higher_is_better=False,
+        ))
+        if case == "a":
+            verdicts.append(_harness.verdict(f"{label}: ARI", _median(ours, "ari"), 0.99, unit=""))
+    return lines, verdicts
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", choices=["a", "b", "c", "all"], default="all")
@@ -194,61 +257,22 @@ def main(argv=None):
     anchor = _harness.anchor_python(venv, ANCHOR_REQUIREMENTS, ["dadapy"])
     if anchor is None:
         _harness.log("DADApy could not be installed: its rows are skipped.")
+    pythons = {"ours": sys.executable, "dadapy": anchor}
     data_dir = tempfile.mkdtemp(prefix="skrepgeom-compare-cluster-")
     lines, verdicts, versions = [], [], {}
     try:
         for case in cases:
             for n, d, threads in case_grid(case, args.quick, args.sizes, args.threads):
-                X_path, y_path = make_data(n, d, data_dir)
-                rows = {"ours": sys.executable, "dadapy": anchor}
-                results = {impl: [] for impl in rows}
-                for repeat in range(args.repeats):  # interleaved: load hits both alike
-                    for impl, python in rows.items():
-                        if python is None:
-                            continue
-                        result = _harness.run_worker(
-                            python, __file__, "fit_once",
-                            {"impl": impl, "data": X_path, "labels": y_path, "n_jobs": threads},
-                            threads=threads, timeout=args.timeout,
-                        )
-                        results[impl].append(result)
-                        if "error" in result:
-                            _harness.log(f"[{case}] {impl} {n}x{d} t={threads}: FAILED {result['error']}")
-                            continue
-                        versions[impl] = result["versions"]
-                        _harness.log(
-                            f"[{case}] {impl:6s} {n}x{d} threads={threads} run {repeat + 1}: "
-                            f"{result['seconds']:.2f} s, peak {result['peak_rss_mb']:.0f} MB, "
-                            f"{result['n_clusters']} clusters, ARI {result['ari']:.4f}, "
-                            f"stages: {_stage_text([result])}, {result['extra']}"
-                        )
-                ours_s, anchor_s = _median(results["ours"], "seconds"), _median(results["dadapy"], "seconds")
-                ours_m, anchor_m = _median(results["ours"], "peak_rss_mb"), _median(results["dadapy"], "peak_rss_mb")
-                speedup = _harness.ratio(anchor_s, ours_s)
-                label = f"{case} {n // 1000}k x {d}, {threads} thread(s)"
-                lines.append(
-                    f"{label:28s} ours {ours_s or float('nan'):8.2f} s {ours_m or float('nan'):7.0f} MB "
-                    f"ARI {_median(results['ours'], 'ari') or float('nan'):.4f} | DADApy "
-                    f"{anchor_s or float('nan'):8.2f} s {anchor_m or float('nan'):7.0f} MB ARI "
-                    f"{_median(results['dadapy'], 'ari') or float('nan'):.4f} | speed-up "
-                    + (f"{speedup:.2f}x" if speedup else "n/a")
-                )
-                lines.append(f"{'':28s} stages ours: {_stage_text(results['ours'])}")
-                lines.append(f"{'':28s} stages DADApy: {_stage_text(results['dadapy'])}")
-                if case in ("a", "b"):
-                    target = {("a", 2): 4.0, ("a", 1): 2.5, ("b", 1): 2.0, ("b", 2): 2.0}[(case, threads)]
-                    verdicts.append(_harness.verdict(f"{label}: DADApy time / ours", speedup, target))
-                    verdicts.append(_harness.verdict(
-                        f"{label}: peak RSS ours / DADApy", _harness.ratio(ours_m, anchor_m), 1.0,
-                        higher_is_better=False))
-                    if case == "a":
-                        verdicts.append(_harness.verdict(
-                            f"{label}: ARI", _median(results["ours"], "ari"), 0.99, unit=""))
+                results = measure(case, n, d, threads, pythons, args, data_dir, versions)
+                row_lines, row_verdicts = report(case, n, d, threads, results)
+                lines += row_lines
+                verdicts += row_verdicts
                 _harness.log(_harness.load_line())
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     _harness.log("")
-    _harness.log(f"Summary ({args.repeats} fresh subprocess(es) per row; medians; peak = ru_maxrss)")
+    _harness.log(f"Summary ({args.repeats} fresh subprocess(es) per row; medians; "
+                 "peak = ru_maxrss of the fitting process)")
     for line in lines + verdicts:
         _harness.log(line)
     for impl, found in versions.items():

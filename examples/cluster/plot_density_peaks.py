@@ -38,7 +38,8 @@ for ax, model, name in [(axes[0], capped, "max_neighbors=100"), (axes[1], auto, 
     ax.scatter(*model.cluster_centers_.T, c="k", marker="x", s=60)
     ax.set_title(
         f"{name}: {model.n_clusters_} clusters, ARI {adjusted_rand_score(y, model.labels_):.3f}\n"
-        f"k* saturated for {model.kstar_saturated_fraction_:.1%} (max_neighbors_={model.max_neighbors_})"
+        f"k* saturated for {model.kstar_saturated_fraction_:.1%} "
+        f"(max_neighbors_={model.max_neighbors_})"
     )
 
 # %%

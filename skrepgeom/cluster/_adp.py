@@ -135,7 +135,8 @@ def advanced_density_peaks(log_density, log_density_err, indices, kstar, *, z, h
     n_clusters = survivors.shape[0]
     saddle_points = np.full((n_clusters, n_clusters), -1, dtype=np.intp)
     for (a, b), point in edges.items():
-        saddle_points[new_label[a], new_label[b]] = saddle_points[new_label[b], new_label[a]] = point
+        a, b = new_label[a], new_label[b]
+        saddle_points[a, b] = saddle_points[b, a] = point
     if halo:
         saddle_rho = np.where(saddle_points >= 0, rho[saddle_points], -np.inf)
         highest = saddle_rho.max(axis=1) if n_clusters else np.empty(0)

@@ -41,6 +41,21 @@ def log_unit_ball_volume(dimension):
     return 0.5 * dimension * np.log(np.pi) - gammaln(0.5 * dimension + 1.0)
 
 
+def _warn_saturation(saturated, max_neighbors, cap):
+    advice = (
+        "max_neighbors already spans the data set."
+        if max_neighbors >= cap
+        else 'Increase max_neighbors or use max_neighbors="auto".'
+    )
+    warnings.warn(
+        f"{saturated:.1%} of the points have k* = max_neighbors - 1 = {max_neighbors - 1}: "
+        "their neighbourhoods were cut short, which smooths the density and can merge "
+        f"peaks. {advice}",
+        KstarSaturationWarning,
+        stacklevel=4,
+    )
+
+
 class DensityPeakClusterer(ClusterMixin, BaseEstimator):
     """Clusters as statistically significant density peaks, with their hierarchy.
 
@@ -278,9 +293,23 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
                 log_density_err = np.full(n, 1.0 / np.sqrt(k))
                 saturated = 0.0
             else:
-                distances, indices, kstar, max_neighbors, saturated = self._kstar(
-                    X_unique, distances, indices, dimension, max_neighbors
-                )
+                threshold = chi2.isf(self.alpha, 1)
+                cap = n - 1
+                while True:
+                    kstar = np.empty(n, dtype=np.intp)
+                    adaptive_kstar(distances, indices, dimension, threshold, kstar)
+                    saturated = np.count_nonzero(kstar == max_neighbors - 1) / n
+                    if (
+                        self.max_neighbors != "auto"
+                        or saturated <= _SATURATION_LIMIT
+                        or max_neighbors >= cap
+                    ):
+                        break
+                    max_neighbors = min(2 * max_neighbors, cap)
+                    del distances, indices  # free the short lists before the longer search
+                    distances, indices = self._neighbors(X_unique, max_neighbors - 1)
+                if saturated > _SATURATION_LIMIT:
+                    _warn_saturation(saturated, max_neighbors, cap)
                 start = self._log(f"k* (max_neighbors={max_neighbors})", start)
                 F = np.empty(n)
                 a = np.empty(n)
@@ -325,33 +354,6 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
         self._fit_labels = result.labels
         self._log("hierarchy", start)
         return self
-
-    def _kstar(self, X, distances, indices, dimension, max_neighbors):
-        threshold = chi2.isf(self.alpha, 1)
-        cap = X.shape[0] - 1
-        while True:
-            kstar = np.empty(X.shape[0], dtype=np.intp)
-            adaptive_kstar(distances, indices, dimension, threshold, kstar)
-            saturated = np.count_nonzero(kstar == max_neighbors - 1) / X.shape[0]
-            if self.max_neighbors != "auto" or saturated <= _SATURATION_LIMIT or max_neighbors >= cap:
-                break
-            max_neighbors = min(2 * max_neighbors, cap)
-            del distances, indices
-            distances, indices = self._neighbors(X, max_neighbors - 1)
-        if saturated > _SATURATION_LIMIT:
-            warnings.warn(
-                f"{saturated:.1%} of the points have k* = max_neighbors - 1 = "
-                f"{max_neighbors - 1}: their neighbourhoods were cut short, which "
-                "smooths the density and can merge peaks. "
-                + (
-                    "max_neighbors already spans the data set."
-                    if max_neighbors >= cap
-                    else 'Increase max_neighbors or use max_neighbors="auto".'
-                ),
-                KstarSaturationWarning,
-                stacklevel=4,
-            )
-        return distances, indices, kstar, max_neighbors, saturated
 
     def predict(self, X):
         """Label of the nearest training row.

@@ -126,7 +126,9 @@ class PeakDendrogramDisplay:
             x[node] = 0.5 * (x[left] + x[right])
             y[node] = self.top - height
             self.lines_ += ax.plot(
-                [x[left], x[left], x[right], x[right]], [y[left], y[node], y[node], y[right]], **style
+                [x[left], x[left], x[right], x[right]],
+                [y[left], y[node], y[node], y[right]],
+                **style,
             )
         self.lines_ += ax.plot(x[:n_leaves], y[:n_leaves], "o", color=style["color"])
         ax.set_xticks(np.arange(n_leaves))

@@ -49,7 +49,8 @@ def saddle_linkage(saddle_density, top):
         if a == b:
             continue
         a, b = min(a, b), max(a, b)
-        rows.append([min(node[a], node[b]), max(node[a], node[b]), top - values[edge], size[a] + size[b]])
+        height = top - values[edge]
+        rows.append([min(node[a], node[b]), max(node[a], node[b]), height, size[a] + size[b]])
         root[b] = a
         size[a] += size[b]
         node[a] = n_clusters + len(rows) - 1

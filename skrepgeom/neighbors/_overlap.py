@@ -354,7 +354,9 @@ def overlap_profile(representations, n_neighbors=30, *, labels=None, weighted=Tr
     """
     if isinstance(representations, np.ndarray) and representations.ndim == 3:
         representations = [representations[:, layer] for layer in range(representations.shape[1])]
-    layers = [_check_points(layer, f"representations[{i}]") for i, layer in enumerate(representations)]
+    layers = [
+        _check_points(layer, f"representations[{i}]") for i, layer in enumerate(representations)
+    ]
     if len(layers) < 2:
         raise ValueError(
             f"representations must hold at least 2 layers to compare, got {len(layers)}."

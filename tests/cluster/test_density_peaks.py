@@ -177,7 +177,8 @@ def test_scaling_shifts_log_density(scale, dimension):
     scaled = _fit(X * scale, intrinsic_dimension=dimension)
     d = base.intrinsic_dimension_
     assert scaled.intrinsic_dimension_ == pytest.approx(d, rel=1e-12)
-    np.testing.assert_allclose(scaled.density_, base.density_ - d * np.log(scale), atol=1e-6, rtol=0)
+    shifted = base.density_ - d * np.log(scale)
+    np.testing.assert_allclose(scaled.density_, shifted, atol=1e-6, rtol=0)
     np.testing.assert_array_equal(scaled.kstar_, base.kstar_)
     np.testing.assert_array_equal(scaled.labels_, base.labels_)
 
@@ -335,7 +336,8 @@ def test_saddle_attributes_are_consistent(fit100):
     has = dp.saddle_indices_ >= 0
     assert np.array_equal(np.isfinite(S) & off, has)
     assert np.all(np.isnan(dp.saddle_density_err_[~has]))
-    np.testing.assert_array_equal(dp.saddle_density_err_[has], dp.density_err_[dp.saddle_indices_[has]])
+    at_saddles = dp.density_err_[dp.saddle_indices_[has]]
+    np.testing.assert_array_equal(dp.saddle_density_err_[has], at_saddles)
     np.testing.assert_array_equal(dp.peak_density_, dp.density_[dp.cluster_centers_indices_])
     assert np.all(dp.peak_density_[:, None] > np.where(has, S, -np.inf))
 
