@@ -65,7 +65,8 @@ display.ax_.set_title("peaks and saddles")
 # -------------------------------------------------
 # With ``halo=True`` the points whose log-density is below the highest saddle of
 # their cluster get the label -1: only the cores, which are unambiguous, keep a label.
-halo = DensityPeakClusterer(halo=True).fit(X)
+# Starting from the bound "auto" reached above skips its growth steps.
+halo = DensityPeakClusterer(halo=True, max_neighbors=auto.max_neighbors_).fit(X)
 fig, ax = plt.subplots(figsize=(5.5, 4.5))
 core = halo.labels_ >= 0
 ax.scatter(*X[~core].T, c="lightgrey", s=3, label="halo")
