@@ -2,7 +2,9 @@
 
 The anchor pipeline is DADApy's ``Data(X)``, ``compute_distances(maxk=100)``,
 ``compute_id_2NN()``, ``compute_density_PAk()``, ``compute_clustering_ADP(Z=1.65)``;
-ours is ``DensityPeakClusterer().fit(X)`` (kNN, TwoNN ID, k*, PAk, ADP, hierarchy).
+ours is ``DensityPeakClusterer().fit(X)`` (kNN, TwoNN ID, k*, PAk, ADP, hierarchy);
+``--impls ours-100`` adds ours at ``max_neighbors=100``, the neighbour lists DADApy uses
+(``"auto"`` grows them when more than 1 % of the points saturate k*).
 DADApy needs ``numpy<2``, so it runs from a throw-away virtual environment. Every
 measurement runs in a fresh subprocess (its peak RSS, ``ru_maxrss``, belongs to that
 one fit), after a warm-up fit on 1000 rows (imports, JIT compilation); thread pools
@@ -47,7 +49,7 @@ MAXK = 100
 # Workers (fresh interpreters). Heavy imports stay inside the functions.
 
 
-def _fit_ours(X, n_jobs):
+def _fit_ours(X, n_jobs, max_neighbors="auto"):
     import contextlib
     import io
     import re
@@ -56,7 +58,9 @@ def _fit_ours(X, n_jobs):
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        estimator = DensityPeakClusterer(n_jobs=n_jobs, verbose=1).fit(X)
+        estimator = DensityPeakClusterer(
+            max_neighbors=max_neighbors, n_jobs=n_jobs, verbose=1
+        ).fit(X)
     stages = {}
     for name, seconds in re.findall(r"\] (.+?)(?: \(.*\))?: ([0-9.]+) s", buffer.getvalue()):
         stages[name] = stages.get(name, 0.0) + float(seconds)
@@ -99,7 +103,11 @@ def fit_once(impl, data, labels, n_jobs):
     import numpy as np
     from sklearn.metrics import adjusted_rand_score
 
-    fit = {"ours": _fit_ours, "dadapy": _fit_dadapy}[impl]
+    fit = {
+        "ours": _fit_ours,
+        "ours-100": lambda X, n_jobs: _fit_ours(X, n_jobs, max_neighbors=MAXK),
+        "dadapy": _fit_dadapy,
+    }[impl]
     X = np.load(data)
     y = np.load(labels)
     fit(np.ascontiguousarray(X[:WARMUP_ROWS]), n_jobs)
@@ -107,7 +115,7 @@ def fit_once(impl, data, labels, n_jobs):
     with _harness.Timer() as timer:
         predicted, n_clusters, stages, extra = fit(X, n_jobs)
     versions = ["numpy", "scipy", "scikit-learn"]
-    versions += ["skrepgeom", "numba"] if impl == "ours" else ["dadapy"]
+    versions += ["dadapy"] if impl == "dadapy" else ["skrepgeom", "numba"]
     return {
         "seconds": timer.seconds,
         "ready_rss_mb": ready,
@@ -205,19 +213,21 @@ def measure(case, n, d, threads, pythons, args, data_dir, versions):
     return results
 
 
-def report(case, n, d, threads, results):
-    """Summary lines and target verdicts of one row."""
-    ours, anchor = results["ours"], results["dadapy"]
+def report(case, n, d, threads, results, impl="ours"):
+    """Summary lines and target verdicts of one row (``impl``: ours or ours-100)."""
+    ours, anchor = results[impl], results["dadapy"]
     seconds = _median(ours, "seconds"), _median(anchor, "seconds")
     memory = _median(ours, "peak_rss_mb"), _median(anchor, "peak_rss_mb")
     speedup = _harness.ratio(seconds[1], seconds[0])
     label = f"{case} {n // 1000}k x {d}, {threads} thread(s)"
+    if impl != "ours":
+        label += f", {impl}"
     lines = [
-        f"{label:28s} ours {_fmt(seconds[0], '8.2f')} s {_fmt(memory[0], '6.0f')} MB "
+        f"{label:28s} {impl} {_fmt(seconds[0], '8.2f')} s {_fmt(memory[0], '6.0f')} MB "
         f"ARI {_fmt(_median(ours, 'ari'), '.4f')} | DADApy {_fmt(seconds[1], '8.2f')} s "
         f"{_fmt(memory[1], '6.0f')} MB ARI {_fmt(_median(anchor, 'ari'), '.4f')} | "
         f"speed-up {_fmt(speedup, '.2f')}x",
-        f"{'':28s} stages ours: {_stage_text(ours)}",
+        f"{'':28s} stages {impl}: {_stage_text(ours)}",
         f"{'':28s} stages DADApy: {_stage_text(anchor)}",
     ]
     verdicts = []
@@ -242,6 +252,10 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", help="replace the n of every case")
     parser.add_argument("--threads", type=int, choices=[1, 2], help="only this thread budget")
     parser.add_argument(
+        "--impls", nargs="+", choices=["ours", "ours-100", "dadapy"], default=["ours", "dadapy"],
+        help='rows to run; "ours-100" is ours at max_neighbors=100, the work DADApy does',
+    )
+    parser.add_argument(
         "--anchor-venv",
         help="venv for DADApy, created if missing and kept; default: a temporary one",
     )
@@ -257,16 +271,20 @@ def main(argv=None):
     anchor = _harness.anchor_python(venv, ANCHOR_REQUIREMENTS, ["dadapy"])
     if anchor is None:
         _harness.log("DADApy could not be installed: its rows are skipped.")
-    pythons = {"ours": sys.executable, "dadapy": anchor}
+    pythons = {
+        impl: (anchor if impl == "dadapy" else sys.executable) for impl in args.impls
+    }
     data_dir = tempfile.mkdtemp(prefix="skrepgeom-compare-cluster-")
     lines, verdicts, versions = [], [], {}
     try:
         for case in cases:
             for n, d, threads in case_grid(case, args.quick, args.sizes, args.threads):
                 results = measure(case, n, d, threads, pythons, args, data_dir, versions)
-                row_lines, row_verdicts = report(case, n, d, threads, results)
-                lines += row_lines
-                verdicts += row_verdicts
+                results.setdefault("dadapy", [])
+                for impl in [impl for impl in args.impls if impl != "dadapy"]:
+                    row_lines, row_verdicts = report(case, n, d, threads, results, impl)
+                    lines += row_lines
+                    verdicts += row_verdicts
                 _harness.log(_harness.load_line())
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
