@@ -3,10 +3,25 @@
 Every estimator in skrepgeom searches neighbours through :func:`kneighbors`.
 """
 
-from skrepgeom.neighbors._duplicates import find_duplicates
-from skrepgeom.neighbors._knn import kneighbors
-from skrepgeom.neighbors._duplicates import DUPLICATES_OPTIONS, handle_duplicates
-from skrepgeom.neighbors._knn import BACKENDS
+from skrepgeom.neighbors._duplicates import DUPLICATES_OPTIONS, find_duplicates, handle_duplicates
+from skrepgeom.neighbors._knn import BACKENDS, kneighbors
+from skrepgeom.neighbors._overlap import (
+    label_overlap,
+    label_overlap_from_indices,
+    neighborhood_overlap,
+    neighborhood_overlap_from_indices,
+    overlap_profile,
+)
 
-__all__ = ["find_duplicates", "kneighbors"]
-__all__ += ["BACKENDS", "DUPLICATES_OPTIONS", "handle_duplicates"]
+__all__ = [
+    "BACKENDS",
+    "DUPLICATES_OPTIONS",
+    "find_duplicates",
+    "handle_duplicates",
+    "kneighbors",
+    "label_overlap",
+    "label_overlap_from_indices",
+    "neighborhood_overlap",
+    "neighborhood_overlap_from_indices",
+    "overlap_profile",
+]
