@@ -1,5 +1,6 @@
 """Zigzag persistence of layer representations (Gardinazzi et al., ICML 2025)."""
 
+from skrepgeom.topology._similarity import ZigzagPersistenceSimilarity
 from skrepgeom.topology._zigzag import (
     betti_curves,
     inter_layer_persistence,
@@ -11,6 +12,7 @@ from skrepgeom.topology._zigzag import (
 )
 
 __all__ = [
+    "ZigzagPersistenceSimilarity",
     "betti_curves",
     "inter_layer_persistence",
     "layer_barcode",
