@@ -257,16 +257,18 @@ def reduce_boundary(column_dim, column_ptr, column_idx):
 
 
 @njit(cache=True)
-def zigzag_pairs(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
-    """Zigzag persistence of a simplex-wise zigzag by the FastZigzag conversion.
+def cone_filtration(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
+    """The FastZigzag conversion of a simplex-wise zigzag to one coned filtration.
 
     ``op_simplex[o]`` is inserted (``op_insert[o]``) or removed at operation ``o``;
     simplex ``s`` has dimension ``simplex_dim[s]`` and facets
     ``facet_idx[facet_ptr[s]:facet_ptr[s + 1]]`` (-1 for a facet that is no
     simplex of the input). The zigzag is padded with removals (cofaces first)
-    until it is empty, each insertion becomes a new cell, and the cone over every
-    removed cell is appended in reverse removal order (Dey & Hou). The pairs of
-    this ordinary filtration map back to zigzag bars.
+    until it is empty. Column 0 is the apex; each insertion makes a new cell
+    (columns 1..N) whose boundary is the current copies of its facets; then come
+    the cones over the removed cells in reverse removal order (columns
+    N+1..2N), the cone over ``c`` with boundary ``{c}`` and the cones over the
+    facets of ``c`` (``{c, apex}`` for a vertex).
 
     Returns
     -------
@@ -274,14 +276,15 @@ def zigzag_pairs(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
         0, or the code of the first invalid operation.
     error_op : int
         Index of that operation (-1 when valid).
-    bars : ndarray of shape (n_bars, 3), dtype=int64
-        Rows ``(dim, birth, death)``: alive in ``K_birth .. K_{death-1}`` with
-        ``K_t`` the complex after ``t`` operations; death ``m + 1`` for bars
-        alive in ``K_m``. Unsorted.
+    column_dim, column_ptr, column_idx : ndarray of int64
+        The boundary matrix, columns in filtration order with sorted rows.
+    column_op : ndarray of int64
+        Operation that inserted each cell column, or the removal each cone
+        column is built over (padding removals numbered from ``m``).
     """
     m = op_simplex.shape[0]
     n_simplices = simplex_dim.shape[0]
-    empty_bars = np.empty((0, 3), dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
     present = np.zeros(n_simplices, dtype=np.bool_)
     n_cofaces = np.zeros(n_simplices, dtype=np.int64)
     current_cell = np.full(n_simplices, -1, dtype=np.int64)
@@ -305,11 +308,11 @@ def zigzag_pairs(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
         s = op_simplex[o]
         if op_insert[o]:
             if present[s]:
-                return INSERT_PRESENT, o, empty_bars
+                return INSERT_PRESENT, o, empty, empty, empty, empty
             for f in range(facet_ptr[s], facet_ptr[s + 1]):
                 face = facet_idx[f]
                 if face < 0 or not present[face]:
-                    return INSERT_MISSING_FACE, o, empty_bars
+                    return INSERT_MISSING_FACE, o, empty, empty, empty, empty
             cell += 1
             cell_dim[cell] = simplex_dim[s]
             cell_op[cell] = o
@@ -330,9 +333,9 @@ def zigzag_pairs(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
             current_cell[s] = cell
         else:
             if not present[s]:
-                return REMOVE_ABSENT, o, empty_bars
+                return REMOVE_ABSENT, o, empty, empty, empty, empty
             if n_cofaces[s] > 0:
-                return REMOVE_WITH_COFACES, o, empty_bars
+                return REMOVE_WITH_COFACES, o, empty, empty, empty, empty
             present[s] = False
             for f in range(facet_ptr[s], facet_ptr[s + 1]):
                 n_cofaces[facet_idx[f]] -= 1
@@ -391,10 +394,28 @@ def zigzag_pairs(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
             position += 1
         column_ptr[column + 1] = position
 
-    birth, death = reduce_boundary(column_dim, column_ptr, column_idx)
-    if 2 * birth.shape[0] + 1 != n_columns:
-        raise AssertionError("the coned filtration left a column other than the apex unpaired")
+    return OK, -1, column_dim, column_ptr, column_idx, column_op
 
+
+@njit(cache=True, nogil=True)
+def pairs_to_bars(birth, death, column_dim, column_op, n_operations):
+    """Zigzag bars from the persistence pairs of :func:`cone_filtration`.
+
+    With ``p = dim(birth)``, ``a`` the insertion of a cell column and ``r`` the
+    removal under a cone column (Dey & Hou): cell-cell pairs give
+    ``(p, a(b) + 1, a(d) + 1)``, cone-cone pairs ``(p - 1, r(d) + 1, r(b) + 1)``,
+    and a cell killed by a cone ``(p, a(b) + 1, r(d) + 1)`` when
+    ``a(b) < r(d)``, else ``(p - 1, r(d) + 1, a(b) + 1)``. Bars born in the
+    padding are dropped and deaths in it become ``m + 1``.
+
+    Returns
+    -------
+    bars : ndarray of shape (n_bars, 3), dtype=int64
+        Rows ``(dim, birth, death)``: alive in ``K_birth .. K_{death-1}`` with
+        ``K_t`` the complex after ``t`` operations. Unsorted.
+    """
+    m = n_operations
+    n_cells = (column_dim.shape[0] - 1) // 2
     bars = np.empty((birth.shape[0], 3), dtype=np.int64)
     n_bars = 0
     for i in range(birth.shape[0]):
@@ -415,4 +436,4 @@ def zigzag_pairs(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
         bars[n_bars, 1] = start
         bars[n_bars, 2] = min(stop, m + 1)
         n_bars += 1
-    return OK, -1, bars[:n_bars]
+    return bars[:n_bars]

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.neighbors._knn import BACKENDS
 from skrepgeom.topology._complexes import clique_complex, knn_graph, layer_zigzag
-from skrepgeom.topology._kernels import clique_enumeration, reduce_boundary, zigzag_pairs
+from skrepgeom.topology._kernels import clique_enumeration, cone_filtration, reduce_boundary
 from skrepgeom.topology._zigzag import (
     betti_curves,
     inter_layer_persistence,
@@ -308,7 +308,7 @@ of shape (n_samples, n_features_l), or array of shape (n_samples, n_layers * n_f
         n_samples = layers[0].shape[0]
         check_n_neighbors(self.n_neighbors, n_samples)
         n_layers = len(layers)
-        compilation_notice(self.verbose, clique_enumeration, zigzag_pairs, reduce_boundary)
+        compilation_notice(self.verbose, clique_enumeration, cone_filtration, reduce_boundary)
         times = {}
 
         start = time.perf_counter()
@@ -331,15 +331,17 @@ of shape (n_samples, n_features_l), or array of shape (n_samples, n_layers * n_f
         del complexes
         times["operations"] = time.perf_counter() - start
 
-        start = time.perf_counter()
+        zigzag_times = {}
         bars = run_zigzag(
             zigzag["op_simplex"],
             zigzag["op_insert"],
             zigzag["simplex_dim"],
             zigzag["facet_ptr"],
             zigzag["facet_idx"],
+            times=zigzag_times,
         )
-        times["reduction"] = time.perf_counter() - start
+        times["operations"] += zigzag_times["filtration"]
+        times["reduction"] = zigzag_times["reduction"]
 
         start = time.perf_counter()
         barcode = position_barcode(bars, zigzag["operations_done"])
