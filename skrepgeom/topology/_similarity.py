@@ -246,7 +246,7 @@ class ZigzagPersistenceSimilarity(SelectorMixin, BaseEstimator):
                 raise TypeError(
                     "Sparse input is not supported: pass dense layer representations."
                 )
-            ndim = np.ndim(X)
+            ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
             if ndim == 3:
                 X = check_array(
                     X,
@@ -257,7 +257,8 @@ class ZigzagPersistenceSimilarity(SelectorMixin, BaseEstimator):
                 )
                 layers = [X[:, l, :] for l in range(X.shape[1])]
                 form = "3d"
-            elif ndim == 2:
+            elif ndim <= 2:
+                # sklearn's own message for 1-D input says how to reshape it.
                 X = validate_float_data(self, X, reset=reset)
                 n_layers = 1 if self.n_layers is None else self.n_layers
                 if X.shape[1] % n_layers:

@@ -236,7 +236,7 @@ def test_pipeline_grid_search_clone_and_pickle(pinched):
 BAD_X = [
     (np.full((20, 2, 2), np.nan), ValueError, "NaN"),
     (np.full((20, 2, 2), np.inf), ValueError, "infinity"),
-    (np.zeros(5), ValueError, "ndim=1"),
+    (np.zeros(5), ValueError, "Expected 2D array, got 1D array"),
     (np.zeros((5, 2, 2, 2)), ValueError, "ndim=4"),
     ([np.zeros((10, 2)), np.zeros((11, 2))], ValueError, "same number of samples"),
 ]
