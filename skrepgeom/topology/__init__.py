@@ -1,5 +1,6 @@
 """Zigzag persistence of layer representations (Gardinazzi et al., ICML 2025)."""
 
+from skrepgeom.topology._display import PersistenceSimilarityDisplay, ZigzagBarcodeDisplay
 from skrepgeom.topology._similarity import ZigzagPersistenceSimilarity
 from skrepgeom.topology._zigzag import (
     betti_curves,
@@ -12,6 +13,8 @@ from skrepgeom.topology._zigzag import (
 )
 
 __all__ = [
+    "PersistenceSimilarityDisplay",
+    "ZigzagBarcodeDisplay",
     "ZigzagPersistenceSimilarity",
     "betti_curves",
     "inter_layer_persistence",
