@@ -91,8 +91,9 @@ def layer_zigzag(complexes):
     Notes
     -----
     Position ``0`` inserts ``K_0``; position ``2l + 1`` removes ``K_l \\ K_{l+1}``
-    (highest dimension first) and position ``2l + 2`` inserts
-    ``K_{l+1} \\ K_l`` (lowest dimension first).
+    (most recently inserted first, so cofaces before faces) and position
+    ``2l + 2`` inserts ``K_{l+1} \\ K_l`` (lowest dimension first, then the
+    longest-lived first).
     """
     n_layers = len(complexes)
     max_dim = len(complexes[0]) - 1
@@ -124,21 +125,41 @@ def layer_zigzag(complexes):
     facet_ptr[1:] = np.cumsum(simplex_dim + (simplex_dim > 0))
     facet_idx = np.concatenate([block.reshape(-1) for block in facet_blocks])
 
-    op_simplex, op_insert, done = [], [], []
-    previous = np.zeros(n_total, dtype=np.bool_)
+    # Blocks are ordered last in, first out: an insertion block puts the
+    # simplices that will stay longest first, and a removal block (like the final
+    # emptying in the engine) removes the most recently inserted first. Bars in
+    # positions do not depend on this order, but the coned filtration then nests
+    # like a stack and its reduction adds about five times fewer columns.
+    masks = []
     for l in range(n_layers):
-        current = np.zeros(n_total, dtype=np.bool_)
-        current[np.concatenate(layer_ids[l])] = True
+        mask = np.zeros(n_total, dtype=np.bool_)
+        mask[np.concatenate(layer_ids[l])] = True
+        masks.append(mask)
+    run_end = np.full(n_total, n_layers, dtype=np.int64)
+    insertion_order = [None] * n_layers
+    for l in range(n_layers - 1, -1, -1):
+        run_end[~masks[l]] = l
+        inserted = np.flatnonzero(masks[l] & ~masks[l - 1]) if l > 0 else np.flatnonzero(masks[0])
+        # Sorted by dimension (faces first), then by the layer where the run ends.
+        order = np.lexsort((inserted, -run_end[inserted], simplex_dim[inserted]))
+        insertion_order[l] = inserted[order]
+    op_simplex, op_insert, done = [], [], []
+    inserted_at = np.zeros(n_total, dtype=np.int64)
+    n_done = 0
+    for l in range(n_layers):
         if l > 0:
-            removed = np.flatnonzero(previous & ~current)[::-1]
+            removed = np.flatnonzero(masks[l - 1] & ~masks[l])
+            removed = removed[np.argsort(-inserted_at[removed], kind="stable")]
             op_simplex.append(removed)
             op_insert.append(np.zeros(removed.shape[0], dtype=np.bool_))
             done.append(removed.shape[0])
-        inserted = np.flatnonzero(current & ~previous)
+            n_done += removed.shape[0]
+        inserted = insertion_order[l]
+        inserted_at[inserted] = n_done + np.arange(inserted.shape[0])
         op_simplex.append(inserted)
         op_insert.append(np.ones(inserted.shape[0], dtype=np.bool_))
         done.append(inserted.shape[0])
-        previous = current
+        n_done += inserted.shape[0]
     return {
         "op_simplex": np.concatenate(op_simplex),
         "op_insert": np.concatenate(op_insert),

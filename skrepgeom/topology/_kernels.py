@@ -342,9 +342,11 @@ def cone_filtration(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx):
             removed_cell[n_removed] = current_cell[s]
             removed_op[n_removed] = o
             n_removed += 1
-    # Pad with removals of what is left, highest dimension first.
+    # Pad with removals of what is left, the most recent cell first (so cofaces
+    # before faces): the cones then nest like the cells, which keeps the reduction
+    # short.
     remaining = np.flatnonzero(present)
-    order = np.argsort(-simplex_dim[remaining], kind="mergesort")
+    order = np.argsort(-current_cell[remaining], kind="mergesort")
     for k in range(order.shape[0]):
         s = remaining[order[k]]
         removed_cell[n_removed] = current_cell[s]

@@ -128,7 +128,8 @@ def test_cone_filtration_of_an_edge():
     assert error == 0
     columns = [column_idx[column_ptr[j] : column_ptr[j + 1]].tolist() for j in range(7)]
     # Apex, cells a, b, ab, then the cones in reverse removal order: the padding
-    # removes ab (op 3), a (op 4), b (op 5), so cones of b, a, ab follow.
+    # removes the newest cell first, ab (op 3), b (op 4), a (op 5), so the cones
+    # of a, b, ab follow.
     assert column_dim.tolist() == [0, 0, 0, 1, 1, 1, 2]
-    assert columns == [[], [], [], [1, 2], [0, 2], [0, 1], [3, 4, 5]]
+    assert columns == [[], [], [], [1, 2], [0, 1], [0, 2], [3, 4, 5]]
     assert column_op.tolist() == [-1, 0, 1, 2, 5, 4, 3]
