@@ -269,6 +269,7 @@ class ZigzagBarcodeDisplay:
         """
         import matplotlib.pyplot as plt
         from matplotlib.collections import LineCollection
+        from matplotlib.ticker import MaxNLocator
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4.5))
@@ -293,6 +294,8 @@ class ZigzagBarcodeDisplay:
         betti_ax.step(np.arange(self.n_layers), betti, where="mid", color="k")
         betti_ax.set_ylabel(f"$\\beta_{{{self.dim}}}$")
         betti_ax.set_xlabel("layer")
+        for axis in (ax.yaxis, betti_ax.yaxis, betti_ax.xaxis):
+            axis.set_major_locator(MaxNLocator(integer=True))
         self.ax_ = ax
         self.betti_ax_ = betti_ax
         self.figure_ = ax.figure
