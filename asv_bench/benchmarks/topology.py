@@ -53,9 +53,8 @@ class ZigzagEngine:
             clique_complex(*knn_graph(x, 5), 4) for x in drifting_cloud(n_samples, n_layers)
         ]
         zigzag = layer_zigzag(complexes)
-        self.args = [
-            zigzag[key] for key in ("op_simplex", "op_insert", "simplex_dim", "facet_ptr", "facet_idx")
-        ]
+        keys = ("op_simplex", "op_insert", "simplex_dim", "facet_ptr", "facet_idx")
+        self.args = [zigzag[key] for key in keys]
         run_zigzag(self.args[0][:0], self.args[1][:0], *self.args[2:])  # warm Numba
 
     def time_zigzag(self, n_samples, n_layers):

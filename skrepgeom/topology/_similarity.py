@@ -356,7 +356,10 @@ of shape (n_samples, n_features_l), or array of shape (n_samples, n_layers * n_f
             [persistence_similarity(self.barcode_, n_layers, dim=int(p)) for p in dims]
         )
         self.normalized_similarity_ = np.stack(
-            [persistence_similarity(self.barcode_, n_layers, dim=int(p), normalize=True) for p in dims]
+            [
+                persistence_similarity(self.barcode_, n_layers, dim=int(p), normalize=True)
+                for p in dims
+            ]
         )
         prune_similarity = self.similarity_[int(np.flatnonzero(dims == self.prune_dim)[0])]
         if n_layers > 1:

@@ -12,24 +12,24 @@ def random_zigzag(rng, *, n_vertices=8, max_dim=3, n_operations=150, drain=False
         for q in range(max_dim + 1)
         for s in itertools.combinations(range(n_vertices), q + 1)
     ]
+    facets = {s: list(itertools.combinations(s, len(s) - 1)) * (len(s) > 1) for s in universe}
+    cofaces = {s: [] for s in universe}
+    for s in universe:
+        for f in facets[s]:
+            cofaces[f].append(s)
     present = set()
     simplices, insertions = [], []
     # A slowly drifting insertion bias makes complexes grow, shrink and regrow.
     bias = rng.uniform(0.55, 0.8)
     while len(simplices) < n_operations:
         insertable = [
-            s
-            for s in universe
-            if s not in present
-            and (len(s) == 1 or all(f in present for f in itertools.combinations(s, len(s) - 1)))
+            s for s in universe if s not in present and all(f in present for f in facets[s])
         ]
-        removable = [
-            s
-            for s in present
-            if not any(c in present for c in universe if len(c) == len(s) + 1 and set(s) < set(c))
-        ]
+        removable = sorted(
+            s for s in present if not any(c in present for c in cofaces[s])
+        )
         insert = removable == [] or (insertable and rng.random() < bias)
-        pool = insertable if insert else sorted(removable)
+        pool = insertable if insert else removable
         s = pool[rng.integers(len(pool))]
         (present.add if insert else present.discard)(s)
         simplices.append(list(s))
