@@ -58,6 +58,11 @@ def run_zigzag(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx, *, time
     )
     if error != OK:
         raise ValueError(f"Operation {where} {_ERRORS[error]}.")
+    if column_dim.shape[0] >= 2**31:
+        raise ValueError(
+            f"The zigzag has {len(op_simplex):,} operations: too many for the reduction's "
+            "32-bit row indices."
+        )
     middle = time.perf_counter()
     birth, death = reduce_boundary(column_dim, column_ptr, column_idx)
     # The filtration is a cone: every column but the apex must be paired.
