@@ -129,7 +129,8 @@ def layer_zigzag(complexes):
     # simplices that will stay longest first, and a removal block (like the final
     # emptying in the engine) removes the most recently inserted first. Bars in
     # positions do not depend on this order, but the coned filtration then nests
-    # like a stack and its reduction adds about five times fewer columns.
+    # like a stack and its reduction adds fewer columns (5x fewer at 6 layers, 2x
+    # at 24, on the drifting cloud of the compare script).
     masks = []
     for l in range(n_layers):
         mask = np.zeros(n_total, dtype=np.bool_)
