@@ -1,0 +1,135 @@
+"""Numba kernels of the topology area against NumPy / pure-Python versions."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from skrepgeom.topology._kernels import (
+    clique_enumeration,
+    cone_filtration,
+    lex_search,
+    lex_unique_sorted,
+    reduce_boundary,
+)
+
+
+def _forward_csr(n, edges):
+    edges = sorted({(min(u, v), max(u, v)) for u, v in edges if u != v})
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for u, _ in edges:
+        indptr[u + 1] += 1
+    return np.cumsum(indptr), np.array([v for _, v in edges], dtype=np.int64)
+
+
+def _brute_cliques(n, edges, max_dim):
+    adjacent = {(min(u, v), max(u, v)) for u, v in edges}
+    return [
+        sorted(
+            c
+            for c in itertools.combinations(range(n), q + 1)
+            if all(pair in adjacent for pair in itertools.combinations(c, 2))
+        )
+        for q in range(max_dim + 1)
+    ]
+
+
+def _enumerate(indptr, indices, max_dim):
+    n = indptr.shape[0] - 1
+    counts, total = clique_enumeration(
+        indptr, indices, max_dim, 10**9, np.zeros((0, max_dim + 1), np.int64),
+        np.zeros((0, max_dim + 1), np.int64),
+    )
+    per_dim = counts.sum(axis=0)
+    start = np.concatenate([[0], np.cumsum(per_dim)[:-1]])
+    offsets = np.cumsum(counts, axis=0) - counts + start
+    out = np.full((total, max_dim + 1), -1, dtype=np.int64)
+    clique_enumeration(indptr, indices, max_dim, 10**9, offsets, out)
+    return [
+        [tuple(row[: q + 1]) for row in out[start[q] : start[q] + per_dim[q]]]
+        for q in range(max_dim + 1)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_clique_enumeration_equals_brute_force_in_lexicographic_order(seed):
+    rng = np.random.default_rng(seed)
+    n = 12
+    edges = [tuple(e) for e in rng.integers(0, n, size=(40, 2))]
+    indptr, indices = _forward_csr(n, edges)
+    assert _enumerate(indptr, indices, 4) == _brute_cliques(n, edges, 4)
+
+
+def test_clique_count_stops_past_the_limit():
+    indptr, indices = _forward_csr(8, itertools.combinations(range(8), 2))
+    _, total = clique_enumeration(
+        indptr, indices, 3, 20, np.zeros((0, 4), np.int64), np.zeros((0, 4), np.int64)
+    )
+    assert 20 < total < 8 + 28 + 56 + 70
+
+
+def test_lex_search_and_unique_match_numpy():
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 4, size=(200, 3))
+    rows = rows[np.lexsort(rows.T[::-1])]
+    unique = np.unique(rows, axis=0)
+    assert np.array_equal(rows[lex_unique_sorted(rows)], unique)
+    queries = rng.integers(0, 5, size=(100, 3))
+    expected = [
+        next((i for i, u in enumerate(unique.tolist()) if u == q), -1) for q in queries.tolist()
+    ]
+    assert lex_search(unique, queries).tolist() == expected
+
+
+def _python_reduction(columns):
+    """Textbook left-to-right reduction without optimisations: pairs (low, column)."""
+    reduced = [set(c) for c in columns]
+    pivot_of = {}
+    pairs = []
+    for j, column in enumerate(reduced):
+        while column and max(column) in pivot_of:
+            column ^= reduced[pivot_of[max(column)]]
+        if column:
+            pivot_of[max(column)] = j
+            pairs.append((max(column), j))
+    return sorted(pairs)
+
+
+def test_twist_reduction_pairs_equal_textbook_reduction():
+    # Boundary matrices of random simplicial filtrations on 7 vertices.
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        simplices = [
+            c for q in range(4) for c in itertools.combinations(range(7), q + 1)
+        ]
+        order = sorted(simplices, key=lambda s: (rng.random() + len(s), s))
+        index = {s: i for i, s in enumerate(order)}
+        columns = [
+            sorted(index[f] for f in itertools.combinations(s, len(s) - 1)) if len(s) > 1 else []
+            for s in order
+        ]
+        dims = np.array([len(s) - 1 for s in order], dtype=np.int64)
+        ptr = np.concatenate([[0], np.cumsum([len(c) for c in columns])]).astype(np.int64)
+        idx = np.array([i for c in columns for i in c], dtype=np.int64)
+        birth, death = reduce_boundary(dims, ptr, idx)
+        assert sorted(zip(birth.tolist(), death.tolist())) == _python_reduction(columns)
+
+
+def test_cone_filtration_of_an_edge():
+    # Insert a, b, ab; nothing removed: padding removes ab, then a and b.
+    op_simplex = np.array([0, 1, 2], dtype=np.int64)
+    op_insert = np.ones(3, dtype=np.bool_)
+    dims = np.array([0, 0, 1], dtype=np.int64)
+    facet_ptr = np.array([0, 0, 0, 2], dtype=np.int64)
+    facet_idx = np.array([0, 1], dtype=np.int64)
+    error, _, column_dim, column_ptr, column_idx, column_op = cone_filtration(
+        op_simplex, op_insert, dims, facet_ptr, facet_idx
+    )
+    assert error == 0
+    columns = [column_idx[column_ptr[j] : column_ptr[j + 1]].tolist() for j in range(7)]
+    # Apex, cells a, b, ab, then the cones in reverse removal order: the padding
+    # removes the newest cell first, ab (op 3), b (op 4), a (op 5), so the cones
+    # of a, b, ab follow.
+    assert column_dim.tolist() == [0, 0, 0, 1, 1, 1, 2]
+    assert columns == [[], [], [], [1, 2], [0, 1], [0, 2], [3, 4, 5]]
+    assert column_op.tolist() == [-1, 0, 1, 2, 5, 4, 3]
