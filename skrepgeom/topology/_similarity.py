@@ -13,7 +13,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skrepgeom.neighbors._knn import BACKENDS
+from skrepgeom.neighbors import BACKENDS
 from skrepgeom.topology._complexes import clique_complex, knn_graph, layer_zigzag
 from skrepgeom.topology._kernels import clique_enumeration, cone_filtration, reduce_boundary
 from skrepgeom.topology._zigzag import (
