@@ -3,7 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import TransformerTags
 from sklearn.utils.multiclass import check_classification_targets
@@ -32,7 +32,7 @@ __all__ = ["DetachRocketClassifier"]
 
 
 @document_parameters()
-class DetachRocketClassifier(ClassifierMixin, BaseEstimator):
+class DetachRocketClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """ROCKET, MiniRocket or MultiRocket features pruned by Sequential Feature Detachment.
 
     The series are transformed by sktime's ``Rocket``, ``MiniRocketMultivariate``
@@ -303,6 +303,10 @@ class DetachRocketClassifier(ClassifierMixin, BaseEstimator):
         features : ndarray of shape (n_samples, n_features_selected_)
         """
         check_is_fitted(self, "sfd_")
+        return self._transform(X)
+
+    def _transform(self, X):
+        # Not wrapped by set_output: the final ridge always gets an array.
         X3 = self._series(X, reset=False)
         return self.sfd_._scale_columns(self._selected_features(X3))
 
@@ -340,7 +344,7 @@ class DetachRocketClassifier(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
         """
         check_is_fitted(self, "sfd_")
-        return self.sfd_.estimator_.decision_function(self.transform(X))
+        return self.sfd_.estimator_.decision_function(self._transform(X))
 
     def predict(self, X):
         """Class labels.
@@ -355,23 +359,7 @@ class DetachRocketClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "sfd_")
-        return self.sfd_.estimator_.predict(self.transform(X))
-
-    def fit_transform(self, X, y):
-        """Fit, then return the scaled selected features of the training series.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_timepoints) or (n_samples, n_channels, n_timepoints)
-            Training series.
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_selected_)
-        """
-        return self.fit(X, y).transform(X)
+        return self.sfd_.estimator_.predict(self._transform(X))
 
     def score_full(self, X, y):
         """Accuracy of the ridge on all features (before detachment).
