@@ -6,7 +6,7 @@ import pytest
 
 
 @functools.cache
-def load_ucr(name):
+def _load(name):
     """``(X_train, y_train, X_test, y_test)`` of a data set bundled with sktime."""
     from sktime import datasets
 
@@ -20,10 +20,16 @@ def load_ucr(name):
 def _fitted(name, transformer, random_state, official_compat):
     from skrepgeom.time_series import DetachRocketClassifier
 
-    X_train, y_train, _, _ = load_ucr(name)
+    X_train, y_train, _, _ = _load(name)
     return DetachRocketClassifier(
         transformer=transformer, random_state=random_state, official_compat=official_compat
     ).fit(X_train, y_train)
+
+
+@pytest.fixture(scope="session")
+def load_ucr():
+    """``load_ucr(name)``: ``(X_train, y_train, X_test, y_test)`` of a bundled data set."""
+    return _load
 
 
 @pytest.fixture(scope="session")
