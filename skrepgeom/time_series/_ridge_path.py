@@ -170,7 +170,9 @@ def fit_full_ridge(F, y, alphas):
     ridge._label_binarizer = binarizer
     ridge.classes_ = binarizer.classes_
     ridge.n_features_in_ = F.shape[1]
-    ridge.coef_ = coef[0] if coef.shape[0] == 1 else coef
+    # Stored in the features' precision: 20,000 float64 coefficients per class would
+    # dominate the size of a fitted model for nothing the float32 features can use.
+    ridge.coef_ = (coef[0] if coef.shape[0] == 1 else coef).astype(F.dtype)
     ridge.intercept_ = y_mean - x_mean @ np.atleast_2d(coef).T
     ridge.alpha_ = alpha
     ridge.best_score_ = score

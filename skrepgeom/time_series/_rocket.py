@@ -178,7 +178,9 @@ class DetachRocketClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return self._full_features(X3)[:, self.sfd_.support_]
         if self.normalize:
             X3 = (X3 - X3.mean(axis=-1, keepdims=True)) / (X3.std(axis=-1, keepdims=True) + 1e-8)
-        kernels, offsets, used, columns = self._pruned
+        used, columns = self._pruned
+        kernels = self.transformer_.kernels
+        offsets = kernel_offsets(kernels[1], kernels[5])  # cheap; not kept in the model
         with numba_threads(effective_n_threads(self.n_jobs)):
             out = rocket_transform_subset(X3.astype(np.float32), *kernels, *offsets, used)
         return out[:, columns]
@@ -188,17 +190,11 @@ class DetachRocketClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.n_kernels_used_ = n_kernels_total(self.transformer_, self.transformer)
         if not (self.prune_transform and self.transformer == "rocket"):
             return
-        _, lengths, _, _, _, n_ch, _ = self.transformer_.kernels
         selected = np.flatnonzero(self.sfd_.support_)
         used = np.unique(selected // 2)
         position = np.searchsorted(used, selected // 2)
         columns = 2 * position + selected % 2
-        self._pruned = (
-            self.transformer_.kernels,
-            kernel_offsets(lengths, n_ch),
-            used.astype(np.int64),
-            columns,
-        )
+        self._pruned = (used.astype(np.int64), columns)
         self.n_kernels_used_ = int(used.shape[0])
 
     # -- fit / predict ----------------------------------------------------------------

@@ -80,8 +80,10 @@ def _fitted_scaler(X):
     """``StandardScaler().fit(X)`` from one Numba pass, and the exactly constant columns.
 
     Same numbers as scikit-learn (float64 moments; scale 1 where the variance is
-    within rounding of 0, scikit-learn's rule) without its float64 copy of X. ``X``
-    should be C-ordered (else it is copied).
+    within rounding of 0, scikit-learn's rule) without its float64 copy of X, then
+    stored in X's precision: float32 features are scaled in float32, and a fitted
+    model over 20,000 ROCKET features stays small. ``X`` should be C-ordered (else it
+    is copied).
     """
     X = np.ascontiguousarray(X)
     mean, var, constant = column_moments(X)
@@ -91,7 +93,7 @@ def _fitted_scaler(X):
     scale = np.sqrt(var)
     scale[near_zero] = 1.0
     scaler = StandardScaler()
-    scaler.mean_, scaler.var_, scaler.scale_ = mean, var, scale
+    scaler.mean_, scaler.var_, scaler.scale_ = (a.astype(X.dtype) for a in (mean, var, scale))
     scaler.n_features_in_ = X.shape[1]
     scaler.n_samples_seen_ = n
     return scaler, constant
@@ -191,14 +193,16 @@ class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator)
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     scaler_ : StandardScaler
-        Scaler fitted on all training rows.
+        Scaler fitted on all training rows (float64 moments, stored in the
+        precision of ``X``).
     alpha_full_ : float
         Penalty chosen by leave-one-out on all features; used by every SFD step.
         Among near-tied leave-one-out scores (within a relative 1e-6 or an absolute
         1e-12 of the best) the largest penalty is taken; ``RidgeClassifierCV`` takes
         the first best instead, which on flat curves depends on rounding.
     full_estimator_ : RidgeClassifier
-        Ridge on all (scaled) features and all training rows.
+        Ridge on all (scaled) features and all training rows; its coefficients
+        are stored in float32, the precision of the scaled features.
     sizes_ : ndarray of shape (n_steps,)
         Number of active features at each step.
     train_scores_ : ndarray of shape (n_steps,)
@@ -336,13 +340,7 @@ class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator)
         # Scaled float32 features, rows ordered (train split, validation split).
         perm = np.concatenate([train, val])
         F = np.empty((n, P), dtype=np.float32, order="F")
-        scale_rows_into(
-            X,
-            perm,
-            self.scaler_.mean_.astype(X.dtype),
-            self.scaler_.scale_.astype(X.dtype),
-            F,
-        )
+        scale_rows_into(X, perm, self.scaler_.mean_, self.scaler_.scale_, F)
         self._constant = constant
         if not self.official_compat:
             F[:, constant] = 0.0

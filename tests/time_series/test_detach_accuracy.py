@@ -92,7 +92,7 @@ def test_gunpoint_constant_features_and_schedule(detach_fit, load_ucr):
 
 
 @pytest.mark.parametrize(
-    "name, transformer", [("gunpoint", "rocket"), ("basic_motions", "minirocket")]
+    "name, transformer", [("gunpoint", "rocket"), ("basic_motions", "rocket")]
 )
 def test_default_model_pickles_small(detach_fit, name, transformer):
     """10,000 kernels: at most 2 MB, with no copy of the training features."""
