@@ -176,10 +176,10 @@ class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator)
         Seed of the validation split.
     n_jobs : int, default=None
         BLAS threads of the fit (Gram matrices, factorisations), by the rule of the
-        :ref:`Parallelism <parallelism>` page; ``-1`` means all cores. ``None`` keeps
+        "Parallelism" section of the documentation; ``-1`` means all cores. ``None`` keeps
         the BLAS default, except that the detachment path runs on one BLAS thread
         while the training split has fewer than 256 rows: its Gram matrices are then
-        too small for threads to pay off (``asv_bench/compare/time_series.py``, case d).
+        too small for threads to pay off (``asv_bench/compare/time_series.py``, case e).
     verbose : int, default=0
         Progress bar (tqdm) over the SFD steps when positive; with the first fit of
         a process also says when the Numba kernels are being compiled.
