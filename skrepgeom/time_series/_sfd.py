@@ -366,7 +366,7 @@ class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator)
             self._F, self._y_perm = F, y_perm
             self._select_and_refit(self.trade_off, self.fixed_fraction, alphas)
         if not self.store_training_features:
-            self._F = None
+            self._F = self._y_perm = None
         return self
 
     def _blas_scope(self, n_train):
@@ -488,6 +488,8 @@ class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator)
 
     def reselect(self, trade_off=None, fixed_fraction=None):
         """Choose another step from the stored curve and refit only the final ridge.
+
+        Needs the scaled training features: fit with ``store_training_features=True``.
 
         Parameters
         ----------
