@@ -345,7 +345,8 @@ def test_even_smoothing_rejected_before_the_transform(monkeypatch):
     def no_transform(*args, **kwargs):
         raise AssertionError("the transform ran before the parameter check")
 
-    monkeypatch.setattr(_rocket.DetachRocketClassifier, "_full_features", no_transform)
+    monkeypatch.setattr(_rocket, "make_transformer", no_transform)
+    monkeypatch.setattr(_rocket, "full_features", no_transform)
     X = np.random.default_rng(0).normal(size=(12, 1, 20))
     y = np.arange(12) % 2
     for estimator in (
@@ -354,3 +355,30 @@ def test_even_smoothing_rejected_before_the_transform(monkeypatch):
     ):
         with pytest.raises(InvalidParameterError, match="odd"):
             estimator.fit(X, y)
+
+
+def test_selector_parameters_have_one_source():
+    """Signature defaults, constraints and docstring entries of the shared selector
+    parameters all come from the one table."""
+    import inspect
+
+    from skrepgeom.time_series import DetachEnsembleClassifier, SequentialFeatureDetachment
+    from skrepgeom.time_series._parameters import SELECTOR_PARAMETERS
+
+    for cls in (SequentialFeatureDetachment, DetachRocketClassifier, DetachEnsembleClassifier):
+        signature = inspect.signature(cls)
+        names = [n for n in SELECTOR_PARAMETERS if n in signature.parameters]
+        expected = set(SELECTOR_PARAMETERS) - (
+            {"store_training_features"} if cls is DetachEnsembleClassifier else set()
+        )
+        assert set(names) == expected
+        for name in names:
+            parameter = SELECTOR_PARAMETERS[name]
+            assert signature.parameters[name].default == parameter.default
+            assert signature.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+            assert cls._parameter_constraints[name] is parameter.constraints
+            assert f"    {name} : {parameter.kind}, default=" in cls.__doc__
+        assert "{selector_parameters}" not in cls.__doc__
+        estimator = cls(trade_off=0.5)
+        assert estimator.get_params()["trade_off"] == 0.5
+        assert clone(estimator).trade_off == 0.5
