@@ -16,7 +16,11 @@ from skrepgeom.time_series._parameters import (
     selector_constraints,
     selector_parameters,
 )
-from skrepgeom.time_series._sfd import SequentialFeatureDetachment, check_odd_smoothing
+from skrepgeom.time_series._sfd import (
+    SequentialFeatureDetachment,
+    _checked_alphas,
+    check_odd_smoothing,
+)
 from skrepgeom.time_series._sktime import (
     TRANSFORMERS,
     full_features,
@@ -218,8 +222,10 @@ class DetachRocketClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         from sklearn.utils import column_or_1d
 
+        # parameter checks the constraints cannot express, before the slow transform
         check_odd_smoothing(self)
         check_n_jobs(self.n_jobs)
+        _checked_alphas(self.alphas)
         X3 = self._series(X, reset=True)
         if y is None:
             raise ValueError(

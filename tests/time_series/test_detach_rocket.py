@@ -336,7 +336,7 @@ def test_random_state_is_passed_unchanged_to_sktime():
     np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
 
 
-def test_even_smoothing_rejected_before_the_transform(monkeypatch):
+def test_bad_smoothing_and_alphas_rejected_before_the_transform(monkeypatch):
     from sklearn.utils._param_validation import InvalidParameterError
 
     from skrepgeom.time_series import DetachEnsembleClassifier, DetachRocketClassifier
@@ -349,12 +349,13 @@ def test_even_smoothing_rejected_before_the_transform(monkeypatch):
     monkeypatch.setattr(_rocket, "full_features", no_transform)
     X = np.random.default_rng(0).normal(size=(12, 1, 20))
     y = np.arange(12) % 2
-    for estimator in (
-        DetachRocketClassifier(transformer="minirocket", n_kernels=84, smoothing=4),
-        DetachEnsembleClassifier(n_estimators=2, n_kernels=84, smoothing=4),
-    ):
-        with pytest.raises(InvalidParameterError, match="odd"):
-            estimator.fit(X, y)
+    for bad, message in ((dict(smoothing=4), "odd"), (dict(alphas=[-1.0]), "positive")):
+        for estimator in (
+            DetachRocketClassifier(transformer="minirocket", n_kernels=84, **bad),
+            DetachEnsembleClassifier(n_estimators=2, n_kernels=84, **bad),
+        ):
+            with pytest.raises(InvalidParameterError, match=message):
+                estimator.fit(X, y)
 
 
 def test_selector_parameters_have_one_source():
