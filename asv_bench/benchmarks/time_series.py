@@ -53,3 +53,10 @@ class DetachRocketGunPoint:
 
     def time_predict_pruned(self):
         self.fitted.predict(self.X_test)
+
+    def track_pickle_bytes(self):
+        import pickle
+
+        return len(pickle.dumps(self.fitted))
+
+    track_pickle_bytes.unit = "bytes"

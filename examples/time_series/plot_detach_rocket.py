@@ -8,7 +8,8 @@ random ROCKET kernels (2 features each; 2,000 kernels here to stay fast, 10,000 
 default), then detaches the least important
 features step by step and keeps the size with the best trade-off between validation
 accuracy and model size. The curve below shows the relative validation accuracy of
-each step on GunPoint; the chosen model keeps a handful of features.
+each step on GunPoint against the number of features kept (log scale, the full model
+on the right); the chosen model keeps a handful of features.
 
 :class:`~skrepgeom.time_series.DetachEnsembleClassifier` fits several MiniRocket
 members on the multivariate BasicMotions data (6 channels: accelerometer and
@@ -25,10 +26,10 @@ import matplotlib.pyplot as plt
 from sktime.datasets import load_basic_motions, load_gunpoint
 
 from skrepgeom.time_series import (
+    ChannelRelevanceDisplay,
     DetachEnsembleClassifier,
     DetachRocketClassifier,
     SFDCurveDisplay,
-    plot_channel_relevance,
 )
 
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -36,7 +37,11 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 X_train, y_train = load_gunpoint(split="train", return_type="numpy3D")
 X_test, y_test = load_gunpoint(split="test", return_type="numpy3D")
 
-clf = DetachRocketClassifier(transformer="rocket", n_kernels=2_000, random_state=0, n_jobs=2)
+# store_training_features=True keeps the scaled training features so that
+# ``reselect`` can refit the final ridge on another step later.
+clf = DetachRocketClassifier(
+    transformer="rocket", n_kernels=2_000, random_state=0, store_training_features=True
+)
 clf.fit(X_train, y_train)
 print(
     f"kept {clf.n_features_selected_} of {clf.sfd_.n_features_in_} features "
@@ -62,8 +67,8 @@ ensemble = DetachEnsembleClassifier(n_estimators=3, n_kernels=2_000, random_stat
 ensemble.fit(X_train, y_train)
 print(f"ensemble test accuracy: {ensemble.score(X_test, y_test):.3f}")
 
-ax = plot_channel_relevance(
+relevance = ChannelRelevanceDisplay.from_estimator(
     ensemble, channel_names=["acc x", "acc y", "acc z", "gyr x", "gyr y", "gyr z"]
 )
-ax.set_title("BasicMotions: channel relevance")
+relevance.ax_.set_title("BasicMotions: channel relevance")
 plt.show()

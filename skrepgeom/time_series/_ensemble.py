@@ -9,28 +9,22 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skrepgeom.time_series._rocket import _SFD_PARAMS, DetachRocketClassifier
-from skrepgeom.time_series._sfd import SequentialFeatureDetachment, check_odd_smoothing
+from skrepgeom.time_series._parameters import (
+    document_parameters,
+    keyword_init,
+    selector_constraints,
+    selector_parameters,
+)
+from skrepgeom.time_series._rocket import DetachRocketClassifier
+from skrepgeom.time_series._sfd import _checked_alphas, check_odd_smoothing
+from skrepgeom.time_series._sktime import minirocket_feature_channels
+from skrepgeom.time_series._validation import validate_series
+from skrepgeom.utils._parallel import check_n_jobs, n_workers, worker_blas_limit
 
-__all__ = ["DetachEnsembleClassifier", "minirocket_feature_channels"]
+__all__ = ["DetachEnsembleClassifier"]
 
-_MINIROCKET_KERNELS = 84
-
-
-def minirocket_feature_channels(transformer):
-    """Channels of every MiniRocket feature, from a fitted ``MiniRocketMultivariate``.
-
-    Returns a list (one entry per feature) of int arrays: the channel combination
-    of the kernel/dilation that produced the feature.
-    """
-    n_ch_per_comb, channel_indices, dilations, n_feat_per_dilation, _ = transformer.parameters
-    n_ch_per_comb = np.asarray(n_ch_per_comb)
-    starts = np.concatenate([[0], np.cumsum(n_ch_per_comb)])
-    combos = [channel_indices[starts[i] : starts[i + 1]] for i in range(n_ch_per_comb.shape[0])]
-    # combination index = dilation * 84 + kernel, each with n_feat_per_dilation[d] features
-    per_combination = np.repeat(np.asarray(n_feat_per_dilation), _MINIROCKET_KERNELS)
-    feature_combination = np.repeat(np.arange(per_combination.shape[0]), per_combination)
-    return feature_combination, combos
+# Members are never reselected, so they do not store their training features.
+_MEMBER_PARAMETERS = [name for name in selector_parameters() if name != "store_training_features"]
 
 
 def _member_relevance(member, n_channels):
@@ -51,15 +45,13 @@ def _shares(values):
     return values / total if total > 0 else np.full(values.shape[0], 1.0 / values.shape[0])
 
 
-def _fit_member(params, X, y):
-    member = DetachRocketClassifier(**params).fit(X, y)
-    weight = member.score(X, y)
-    # Members are never reselected: drop the scaled training features that
-    # ``reselect`` would need (n_samples x n_features each, kept in every pickle).
-    member.sfd_.discard_training_features()
-    return member, weight
+def _fit_member(params, X, y, n_parallel):
+    with worker_blas_limit(n_parallel):
+        member = DetachRocketClassifier(**params).fit(X, y)
+        return member, member.score(X, y)
 
 
+@document_parameters(_MEMBER_PARAMETERS)
 class DetachEnsembleClassifier(ClassifierMixin, BaseEstimator):
     """Ensemble of MiniRocket Detach-ROCKET classifiers with channel relevance.
 
@@ -80,17 +72,20 @@ class DetachEnsembleClassifier(ClassifierMixin, BaseEstimator):
         MiniRocket kernels per member (at least 84).
     voting : {"soft", "hard"}, default="soft"
         Member weights: training accuracy or 1.
-    alphas, drop_fraction, max_steps, validation_fraction, trade_off, smoothing, \
-multiclass_importance, fixed_fraction, recompute_alpha
-        Parameters of every member's :class:`SequentialFeatureDetachment`.
-    official_compat : bool, default=False
-        Members reproduce the reference code (see
-        :class:`SequentialFeatureDetachment`); in particular all share the split
-        seed 42.
+    {selector_parameters}
+    unequal_length : {"error", "pad"}, default="error"
+        For a list of series of different lengths: refuse them, or pad them at the
+        end with zeros to the longest training length (longer series at predict
+        time are truncated with a warning).
     random_state : int, RandomState instance or None, default=None
         Draws the members' seeds.
     n_jobs : int, default=None
-        Members fitted in parallel by joblib.
+        Joblib workers fitting the members, by the rule of the
+        "Parallelism" section of the documentation (``None``: one worker, or the
+        ``n_jobs`` of an enclosing ``joblib.parallel_config``; ``-1``: all cores).
+        With several workers each member runs on one Numba and one BLAS thread;
+        with one worker the member gets ``n_jobs`` itself (Numba threads of its
+        transform, BLAS threads of its detachment).
     verbose : int, default=0
         Progress bar over members.
 
@@ -106,6 +101,8 @@ multiclass_importance, fixed_fraction, recompute_alpha
         Second dimension of the training ``X``.
     n_channels_ : int
         Channels of the training series.
+    series_length_ : int
+        Timepoints of the training series (after padding).
     channel_relevance_ : ndarray of shape (n_channels,)
         Median over members of their channel relevance, renormalised to sum 1.
     channel_relevance_members_ : ndarray of shape (n_estimators, n_channels)
@@ -114,7 +111,7 @@ multiclass_importance, fixed_fraction, recompute_alpha
     See Also
     --------
     DetachRocketClassifier : One member.
-    plot_channel_relevance : Bar plot of ``channel_relevance_``.
+    ChannelRelevanceDisplay : Bar plot of ``channel_relevance_``.
 
     Examples
     --------
@@ -131,58 +128,37 @@ multiclass_importance, fixed_fraction, recompute_alpha
     """
 
     _parameter_constraints: dict = {
-        **{
-            name: SequentialFeatureDetachment._parameter_constraints[name] for name in _SFD_PARAMS
-        },
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "n_kernels": [Interval(Integral, 84, None, closed="left")],
         "voting": [StrOptions({"soft", "hard"})],
+        **selector_constraints(_MEMBER_PARAMETERS),
+        "unequal_length": [StrOptions({"error", "pad"})],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
 
-    def __init__(
-        self,
-        *,
-        n_estimators=25,
-        n_kernels=10_000,
-        voting="soft",
-        alphas=None,
-        drop_fraction=0.05,
-        max_steps=150,
-        validation_fraction=0.33,
-        trade_off=0.1,
-        smoothing=3,
-        multiclass_importance="max",
-        fixed_fraction=None,
-        recompute_alpha=True,
-        official_compat=False,
-        random_state=None,
-        n_jobs=None,
-        verbose=0,
-    ):
-        self.n_estimators = n_estimators
-        self.n_kernels = n_kernels
-        self.voting = voting
-        self.alphas = alphas
-        self.drop_fraction = drop_fraction
-        self.max_steps = max_steps
-        self.validation_fraction = validation_fraction
-        self.trade_off = trade_off
-        self.smoothing = smoothing
-        self.multiclass_importance = multiclass_importance
-        self.fixed_fraction = fixed_fraction
-        self.recompute_alpha = recompute_alpha
-        self.official_compat = official_compat
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+    __init__ = keyword_init(
+        "DetachEnsembleClassifier",
+        {
+            "n_estimators": 25,
+            "n_kernels": 10_000,
+            "voting": "soft",
+            **selector_parameters(_MEMBER_PARAMETERS),
+            "unequal_length": "error",
+            "random_state": None,
+            "n_jobs": None,
+            "verbose": 0,
+        },
+    )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+    def _series(self, X, *, reset):
+        return validate_series(self, X, reset=reset, unequal_length=self.unequal_length)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -191,7 +167,8 @@ multiclass_importance, fixed_fraction, recompute_alpha
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timepoints) or (n_samples, n_channels, n_timepoints)
-            Training series.
+            Training series, a list of series of unequal lengths with
+            ``unequal_length="pad"``, or sktime's ``nested_univ`` frame.
         y : array-like of shape (n_samples,)
             Class labels.
 
@@ -201,25 +178,29 @@ multiclass_importance, fixed_fraction, recompute_alpha
             Fitted ensemble.
         """
         check_odd_smoothing(self)
-        # Validate once (shapes, NaN, channels) through a member's own checks.
-        probe = DetachRocketClassifier(transformer="minirocket", n_kernels=self.n_kernels)
-        X3 = probe._series(X, reset=True)
-        self._input_checker = probe
-        self.n_features_in_ = probe.n_features_in_
-        self.n_channels_ = probe.n_channels_
+        check_n_jobs(self.n_jobs)
+        _checked_alphas(self.alphas)
+        X3 = self._series(X, reset=True)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
-        common = {name: getattr(self, name) for name in _SFD_PARAMS}
+        n_parallel = min(n_workers(self.n_jobs), self.n_estimators)
+        common = {name: getattr(self, name) for name in _MEMBER_PARAMETERS}
         params = [
-            dict(common, transformer="minirocket", n_kernels=self.n_kernels, random_state=int(s))
-            for s in seeds
+            dict(
+                common,
+                transformer="minirocket",
+                n_kernels=self.n_kernels,
+                random_state=int(seed),
+                n_jobs=1 if n_parallel > 1 else self.n_jobs,
+            )
+            for seed in seeds
         ]
-        jobs = (delayed(_fit_member)(p, X3, y) for p in params)
+        jobs = (delayed(_fit_member)(p, X3, y, n_parallel) for p in params)
         if self.verbose:
             from tqdm.auto import tqdm
 
             jobs = tqdm(jobs, total=self.n_estimators, desc="members")
-        results = Parallel(n_jobs=self.n_jobs)(jobs)
+        results = Parallel(n_jobs=n_parallel)(jobs)
         self.estimators_ = [member for member, _ in results]
         weights = np.array([weight for _, weight in results])
         self.estimator_weights_ = weights if self.voting == "soft" else np.ones_like(weights)
@@ -244,7 +225,7 @@ multiclass_importance, fixed_fraction, recompute_alpha
             Rows sum to 1.
         """
         check_is_fitted(self, "estimators_")
-        X3 = self._input_checker._series(X, reset=False)
+        X3 = self._series(X, reset=False)
         votes = np.zeros((X3.shape[0], self.classes_.shape[0]))
         rows = np.arange(X3.shape[0])
         for member, weight in zip(self.estimators_, self.estimator_weights_):

@@ -1,79 +1,42 @@
 """Detach-ROCKET: ROCKET-family features pruned by Sequential Feature Detachment."""
 
-import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import TransformerTags
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from skrepgeom.time_series._sfd import SequentialFeatureDetachment, check_odd_smoothing
-from skrepgeom.utils._parallel import blas_threads, n_workers, numba_threads
+from skrepgeom.time_series._kernels import kernel_offsets, rocket_transform_subset
+from skrepgeom.time_series._parameters import (
+    document_parameters,
+    keyword_init,
+    selector_constraints,
+    selector_parameters,
+)
+from skrepgeom.time_series._sfd import (
+    SequentialFeatureDetachment,
+    _checked_alphas,
+    check_odd_smoothing,
+)
+from skrepgeom.time_series._sktime import (
+    TRANSFORMERS,
+    full_features,
+    make_transformer,
+    n_kernels_total,
+    numba_dispatchers,
+)
+from skrepgeom.time_series._validation import validate_series
+from skrepgeom.utils._parallel import check_n_jobs, effective_n_threads, numba_threads
+from skrepgeom.utils._progress import compilation_notice
 
 __all__ = ["DetachRocketClassifier"]
 
-_TRANSFORMERS = ("rocket", "minirocket", "multirocket")
-_DEFAULT_KERNELS = {"rocket": 10_000, "minirocket": 10_000, "multirocket": 6_250}
-_MIN_TIMEPOINTS = 9
-_SFD_PARAMS = (
-    "alphas",
-    "drop_fraction",
-    "max_steps",
-    "validation_fraction",
-    "trade_off",
-    "smoothing",
-    "multiclass_importance",
-    "fixed_fraction",
-    "recompute_alpha",
-    "official_compat",
-)
-_SHAPE_MESSAGE = (
-    "X must be 2-D (n_samples, n_timepoints) for univariate series or 3-D "
-    "(n_samples, n_channels, n_timepoints)"
-)
 
-
-def _seed_from(random_state):
-    """An int (or None) for sktime, which ignores anything but a Python int."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, (Integral, np.integer)):
-        return int(random_state)
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def _as_series_list(X):
-    """A list of (n_channels, length) float64 arrays when X holds unequal lengths, else None."""
-    if isinstance(X, np.ndarray) and X.dtype != object:
-        return None
-    if not isinstance(X, (list, tuple, np.ndarray)) or len(X) == 0:
-        return None
-    try:
-        items = [np.asarray(x, dtype=np.float64) for x in X]
-    except (TypeError, ValueError):
-        return None
-    if any(item.ndim not in (1, 2) for item in items):
-        return None
-    lengths = {item.shape[-1] for item in items}
-    if len(lengths) == 1 and len({item.shape for item in items}) == 1:
-        return None
-    return [item[None, :] if item.ndim == 1 else item for item in items]
-
-
-def _pad_to(X3, length):
-    n, c, t = X3.shape
-    if t >= length:
-        return X3
-    out = np.zeros((n, c, length))
-    out[:, :, :t] = X3
-    return out
-
-
-class DetachRocketClassifier(ClassifierMixin, BaseEstimator):
+@document_parameters()
+class DetachRocketClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """ROCKET, MiniRocket or MultiRocket features pruned by Sequential Feature Detachment.
 
     The series are transformed by sktime's ``Rocket``, ``MiniRocketMultivariate``
@@ -98,9 +61,7 @@ class DetachRocketClassifier(ClassifierMixin, BaseEstimator):
     normalize : bool, default=True
         Passed to sktime's ``normalise`` (ROCKET and MultiRocket): z-normalise each
         series before the transform.
-    alphas, drop_fraction, max_steps, validation_fraction, trade_off, smoothing, \
-multiclass_importance, fixed_fraction, recompute_alpha, official_compat
-        Parameters of :class:`SequentialFeatureDetachment`.
+    {selector_parameters}
     unequal_length : {"error", "pad"}, default="error"
         For a list of series of different lengths: refuse them, or pad them at the
         end with zeros to the longest training length (longer series at predict
@@ -111,10 +72,15 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         Seed of the kernels (passed unchanged to sktime when an int) and of the
         validation split.
     n_jobs : int, default=None
-        Numba threads of the transform (restored afterwards); ``None`` means 1,
-        ``-1`` all cores.
+        Numba threads of the transform (sktime's and the pruned predict kernel, set
+        and restored around each call) and BLAS threads of the detachment (see
+        :class:`SequentialFeatureDetachment`), by the rule of the
+        "Parallelism" section of the documentation: ``None`` keeps Numba's and BLAS's own
+        settings (with the selector's documented small-problem heuristic), ``k`` uses
+        ``k`` threads in both pools, ``-1`` all cores.
     verbose : int, default=0
-        Progress bar over the SFD steps.
+        Progress bars over the transformed series and the SFD steps; with the first
+        fit of a process also says when the Numba kernels are being compiled.
 
     Attributes
     ----------
@@ -129,6 +95,8 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         Timepoints of the training series (after padding).
     transformer_ : transformer
         The fitted feature transform.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the columns of a 2-D training ``X`` that has string column names.
     sfd_ : SequentialFeatureDetachment
         The fitted selector (its ``support_``, ``sizes_``, ``val_scores_``, ...).
     n_features_selected_ : int
@@ -160,16 +128,16 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
     True
     >>> clf.n_features_selected_ < 1000
     True
+    >>> clf.get_feature_names_out().shape == (clf.n_features_selected_,)
+    True
     """
 
     _parameter_constraints: dict = {
-        **{
-            name: SequentialFeatureDetachment._parameter_constraints[name] for name in _SFD_PARAMS
-        },
-        "transformer": [StrOptions(set(_TRANSFORMERS)), HasMethods(["fit", "transform"])],
+        "transformer": [StrOptions(set(TRANSFORMERS)), HasMethods(["fit", "transform"])],
         "n_kernels": [Interval(Integral, 1, None, closed="left"), None],
         "max_dilations_per_kernel": [Interval(Integral, 1, None, closed="left")],
         "normalize": ["boolean"],
+        **selector_constraints(),
         "unequal_length": [StrOptions({"error", "pad"})],
         "prune_transform": ["boolean"],
         "random_state": ["random_state"],
@@ -177,48 +145,21 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         "verbose": ["verbose"],
     }
 
-    def __init__(
-        self,
-        *,
-        transformer="rocket",
-        n_kernels=None,
-        max_dilations_per_kernel=32,
-        normalize=True,
-        alphas=None,
-        drop_fraction=0.05,
-        max_steps=150,
-        validation_fraction=0.33,
-        trade_off=0.1,
-        smoothing=3,
-        multiclass_importance="max",
-        fixed_fraction=None,
-        recompute_alpha=True,
-        official_compat=False,
-        unequal_length="error",
-        prune_transform=True,
-        random_state=None,
-        n_jobs=None,
-        verbose=0,
-    ):
-        self.transformer = transformer
-        self.n_kernels = n_kernels
-        self.max_dilations_per_kernel = max_dilations_per_kernel
-        self.normalize = normalize
-        self.alphas = alphas
-        self.drop_fraction = drop_fraction
-        self.max_steps = max_steps
-        self.validation_fraction = validation_fraction
-        self.trade_off = trade_off
-        self.smoothing = smoothing
-        self.multiclass_importance = multiclass_importance
-        self.fixed_fraction = fixed_fraction
-        self.recompute_alpha = recompute_alpha
-        self.official_compat = official_compat
-        self.unequal_length = unequal_length
-        self.prune_transform = prune_transform
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+    __init__ = keyword_init(
+        "DetachRocketClassifier",
+        {
+            "transformer": "rocket",
+            "n_kernels": None,
+            "max_dilations_per_kernel": 32,
+            "normalize": True,
+            **selector_parameters(),
+            "unequal_length": "error",
+            "prune_transform": True,
+            "random_state": None,
+            "n_jobs": None,
+            "verbose": 0,
+        },
+    )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -227,213 +168,38 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
-    # -- input ----------------------------------------------------------------------
-
-    def _series(self, X, *, reset):
-        """Validated C-contiguous writeable float64 (n, channels, timepoints) array."""
-        series = _as_series_list(X)
-        if series is not None:
-            lengths = [s.shape[-1] for s in series]
-            channels = {s.shape[0] for s in series}
-            if len(channels) > 1:
-                raise ValueError(
-                    f"All series must have the same number of channels; got {sorted(channels)}."
-                )
-            if reset and self.unequal_length == "error":
-                raise ValueError(
-                    f"The series have unequal lengths (min {min(lengths)}, max {max(lengths)}); "
-                    'pass unequal_length="pad" to pad them at the end with zeros.'
-                )
-            if not reset and not getattr(self, "_pad_mode", False):
-                raise ValueError(
-                    f"The series have unequal lengths (min {min(lengths)}, max {max(lengths)}) "
-                    f"but the model was fitted on series of length {self.series_length_}; "
-                    'fit with unequal_length="pad" to accept them.'
-                )
-            target = max(lengths) if reset else self.series_length_
-            if not reset and max(lengths) > target:
-                warnings.warn(
-                    f"Series longer than the training length {target} (up to {max(lengths)}) "
-                    "are truncated.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            X3 = np.zeros((len(series), series[0].shape[0], target))
-            for i, s in enumerate(series):
-                m = min(target, s.shape[-1])
-                X3[i, :, :m] = s[:, :m]
-            if reset:
-                self._pad_mode = True
-            X = X3
-        else:
-            ndim = getattr(X, "ndim", None)
-            if ndim is None:
-                ndim = np.asarray(X).ndim
-            if ndim not in (2, 3):
-                hint = " Reshape your data to (n_samples, n_timepoints)." if ndim == 1 else ""
-                raise ValueError(f"{_SHAPE_MESSAGE}; got a {ndim}-D array.{hint}")
-            if reset:
-                self._pad_mode = self.unequal_length == "pad"
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=np.float64,
-            ensure_all_finite=True,
-            allow_nd=True,
-            ensure_2d=False,
-        )
-        if X.ndim not in (2, 3):
-            raise ValueError(f"{_SHAPE_MESSAGE}; got a {X.ndim}-D array.")
-        X3 = X[:, None, :] if X.ndim == 2 else X
-        if reset:
-            # validate_data records n_features_in_ only for 2-D checks.
-            self.n_features_in_ = X.shape[1]
-            self.n_channels_ = X3.shape[1]
-            self._input_length = X3.shape[2]
-        else:
-            if X3.shape[1] != self.n_channels_:
-                raise ValueError(
-                    f"X has {X3.shape[1]} channel(s) but the model was fitted on "
-                    f"{self.n_channels_} channel(s)."
-                )
-            if X3.shape[2] != self._input_length:
-                if self._pad_mode:
-                    if X3.shape[2] > self._input_length:
-                        warnings.warn(
-                            f"Series of length {X3.shape[2]} are truncated to the training "
-                            f"length {self._input_length}.",
-                            UserWarning,
-                            stacklevel=3,
-                        )
-                    X3 = _pad_to(X3[:, :, : self._input_length], self._input_length)
-                else:
-                    detail = (
-                        f" (X has {X3.shape[2]} features, but {type(self).__name__} is "
-                        f"expecting {self._input_length} features as input)"
-                        if X.ndim == 2
-                        else ""
-                    )
-                    raise ValueError(
-                        f"X has series of length {X3.shape[2]} but the model was fitted on "
-                        f"length {self._input_length}{detail}; pass unequal_length=\"pad\" to "
-                        "pad or truncate."
-                    )
-        X3 = _pad_to(X3, _MIN_TIMEPOINTS)
-        return np.require(X3, dtype=np.float64, requirements=["C", "W", "O"])
-
     # -- transform ------------------------------------------------------------------
 
-    def _make_transformer(self):
-        seed = _seed_from(self.random_state)
-        n_jobs = 1 if self.n_jobs is None else self.n_jobs
-        if not isinstance(self.transformer, str):
-            return clone(self.transformer), False
-        n_kernels = self.n_kernels or _DEFAULT_KERNELS[self.transformer]
-        if self.transformer == "rocket":
-            from sktime.transformations.rocket import Rocket
-
-            return (
-                Rocket(
-                    num_kernels=n_kernels, normalise=self.normalize, n_jobs=n_jobs, random_state=seed
-                ),
-                True,
-            )
-        if self.transformer == "minirocket":
-            from sktime.transformations.rocket import MiniRocketMultivariate
-
-            if n_kernels < 84:
-                raise InvalidParameterError(
-                    f"The 'n_kernels' parameter of {type(self).__name__} must be >= 84 with "
-                    f'transformer="minirocket", got n_kernels={n_kernels}.'
-                )
-            return (
-                MiniRocketMultivariate(
-                    num_kernels=n_kernels,
-                    max_dilations_per_kernel=self.max_dilations_per_kernel,
-                    n_jobs=n_jobs,
-                    random_state=seed,
-                ),
-                True,
-            )
-        from sktime.transformations.rocket import MultiRocketMultivariate
-
-        return (
-            MultiRocketMultivariate(
-                num_kernels=n_kernels,
-                max_dilations_per_kernel=self.max_dilations_per_kernel,
-                normalise=self.normalize,
-                n_jobs=n_jobs,
-                random_state=seed,
-            ),
-            True,
-        )
+    def _series(self, X, *, reset):
+        return validate_series(self, X, reset=reset, unequal_length=self.unequal_length)
 
     def _full_features(self, X3):
-        for name in ("kernels", "parameters", "parameter", "parameter1"):
-            value = getattr(self.transformer_, name, None)
-            if isinstance(value, tuple) and not all(
-                getattr(a, "flags", None) is None or a.flags.writeable for a in value
-            ):
-                # sktime's typed Numba signatures refuse read-only arrays (e.g. after
-                # a memory-mapped unpickle).
-                setattr(
-                    self.transformer_,
-                    name,
-                    tuple(np.array(a) if hasattr(a, "flags") else a for a in value),
-                )
-        if self._sktime_direct:
-            features = self.transformer_._transform(X3)
-        else:
-            features = self.transformer_.transform(X3)
-        if hasattr(features, "to_numpy"):
-            return features.to_numpy(np.float32)
-        return np.asarray(features, dtype=np.float32)
+        return full_features(self.transformer_, self._sktime_direct, X3)
 
     def _selected_features(self, X3):
         """Raw transform features of the selected columns, (n, n_features_selected_)."""
         if self._pruned is None:
             return self._full_features(X3)[:, self.sfd_.support_]
-        from skrepgeom.time_series._kernels import rocket_transform_subset
-
         if self.normalize:
             X3 = (X3 - X3.mean(axis=-1, keepdims=True)) / (X3.std(axis=-1, keepdims=True) + 1e-8)
-        kernels, offsets, used, columns = self._pruned
-        with numba_threads(self._n_threads()):
+        used, columns = self._pruned
+        kernels = self.transformer_.kernels
+        offsets = kernel_offsets(kernels[1], kernels[5])  # cheap; not kept in the model
+        with numba_threads(effective_n_threads(self.n_jobs)):
             out = rocket_transform_subset(X3.astype(np.float32), *kernels, *offsets, used)
         return out[:, columns]
 
-    def _n_threads(self):
-        # n_jobs=None means one thread, as in scikit-learn.
-        return n_workers(self.n_jobs)
-
     def _setup_pruning(self):
         self._pruned = None
-        self.n_kernels_used_ = self._n_kernels_total()
+        self.n_kernels_used_ = n_kernels_total(self.transformer_, self.transformer)
         if not (self.prune_transform and self.transformer == "rocket"):
             return
-        from skrepgeom.time_series._kernels import kernel_offsets
-
-        weights, lengths, biases, dilations, paddings, n_ch, channels = self.transformer_.kernels
         selected = np.flatnonzero(self.sfd_.support_)
         used = np.unique(selected // 2)
         position = np.searchsorted(used, selected // 2)
         columns = 2 * position + selected % 2
-        self._pruned = (
-            self.transformer_.kernels,
-            kernel_offsets(lengths, n_ch),
-            used.astype(np.int64),
-            columns,
-        )
+        self._pruned = (used.astype(np.int64), columns)
         self.n_kernels_used_ = int(used.shape[0])
-
-    def _n_kernels_total(self):
-        t = self.transformer_
-        if self.transformer == "rocket":
-            return int(len(t.kernels[1]))
-        if self.transformer in ("minirocket", "multirocket"):
-            return int(getattr(t, "num_kernels_", None) or t.num_kernels)
-        return int(getattr(t, "num_kernels", 0) or 0)
 
     # -- fit / predict ----------------------------------------------------------------
 
@@ -444,8 +210,8 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timepoints) or (n_samples, n_channels, n_timepoints)
-            Training series, or a list of series of unequal lengths with
-            ``unequal_length="pad"``.
+            Training series, a list of series of unequal lengths with
+            ``unequal_length="pad"``, or sktime's ``nested_univ`` frame.
         y : array-like of shape (n_samples,)
             Class labels.
 
@@ -454,13 +220,12 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         self : DetachRocketClassifier
             Fitted classifier.
         """
-        with blas_threads(self._n_threads()):
-            return self._fit(X, y)
-
-    def _fit(self, X, y):
         from sklearn.utils import column_or_1d
 
+        # parameter checks the constraints cannot express, before the slow transform
         check_odd_smoothing(self)
+        check_n_jobs(self.n_jobs)
+        _checked_alphas(self.alphas)
         X3 = self._series(X, reset=True)
         if y is None:
             raise ValueError(
@@ -473,20 +238,30 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
                 "with inconsistent numbers of samples."
             )
         check_classification_targets(y_arr)
-        self.series_length_ = X3.shape[2]
-        self.transformer_, self._sktime_direct = self._make_transformer()
+        self.transformer_, self._sktime_direct = make_transformer(
+            self.transformer,
+            n_kernels=self.n_kernels,
+            max_dilations_per_kernel=self.max_dilations_per_kernel,
+            normalize=self.normalize,
+            n_threads=effective_n_threads(self.n_jobs),
+            random_state=self.random_state,
+            owner=type(self).__name__,
+        )
+        compilation_notice(
+            self.verbose, *numba_dispatchers(self.transformer), rocket_transform_subset
+        )
         if self._sktime_direct:
             self.transformer_._fit(X3)
         else:
             self.transformer_.fit(X3)
-        features = self._full_features(X3)
+        features = full_features(self.transformer_, self._sktime_direct, X3, verbose=self.verbose)
         self.sfd_ = SequentialFeatureDetachment(
-            **{name: getattr(self, name) for name in _SFD_PARAMS},
+            **{name: getattr(self, name) for name in selector_parameters()},
             random_state=self.random_state,
+            n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
         self.sfd_._fit_features(features, y_arr)
-        self.sfd_.n_features_in_ = features.shape[1]
         self.classes_ = self.sfd_.classes_
         self._after_selection()
         return self
@@ -497,6 +272,8 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
 
     def reselect(self, trade_off=None, fixed_fraction=None):
         """Choose another SFD step and refit the final ridge (see ``SequentialFeatureDetachment``).
+
+        Needs ``store_training_features=True`` at fit time.
 
         Parameters
         ----------
@@ -528,8 +305,33 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         features : ndarray of shape (n_samples, n_features_selected_)
         """
         check_is_fitted(self, "sfd_")
+        return self._transform(X)
+
+    def _transform(self, X):
+        # Not wrapped by set_output: the final ridge always gets an array.
         X3 = self._series(X, reset=False)
         return self.sfd_._scale_columns(self._selected_features(X3))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of :meth:`transform`.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored: the output columns are transform features, named
+            ``"detachrocketclassifier<j>"`` with ``j`` the column of the full
+            transform they come from.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per selected feature.
+        """
+        check_is_fitted(self, "sfd_")
+        prefix = type(self).__name__.lower()
+        return np.asarray(
+            [f"{prefix}{j}" for j in np.flatnonzero(self.sfd_.support_)], dtype=object
+        )
 
     def decision_function(self, X):
         """Ridge decision values.
@@ -544,7 +346,7 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         scores : ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
         """
         check_is_fitted(self, "sfd_")
-        return self.sfd_.estimator_.decision_function(self.transform(X))
+        return self.sfd_.estimator_.decision_function(self._transform(X))
 
     def predict(self, X):
         """Class labels.
@@ -559,23 +361,7 @@ multiclass_importance, fixed_fraction, recompute_alpha, official_compat
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "sfd_")
-        return self.sfd_.estimator_.predict(self.transform(X))
-
-    def fit_transform(self, X, y):
-        """Fit, then return the scaled selected features of the training series.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_timepoints) or (n_samples, n_channels, n_timepoints)
-            Training series.
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_selected_)
-        """
-        return self.fit(X, y).transform(X)
+        return self.sfd_.estimator_.predict(self._transform(X))
 
     def score_full(self, X, y):
         """Accuracy of the ridge on all features (before detachment).

@@ -5,31 +5,45 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import RidgeClassifier, RidgeClassifierCV
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer, StandardScaler
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrepgeom.time_series._kernels import centered_coef, column_moments, scale_rows_into
-from skrepgeom.utils._parallel import blas_threads
+from skrepgeom.time_series._parameters import (
+    document_parameters,
+    keyword_init,
+    selector_constraints,
+    selector_parameters,
+)
+from skrepgeom.time_series._ridge_path import _GramRidgePath, fit_full_ridge, loo_alpha
+from skrepgeom.utils._parallel import blas_threads, check_n_jobs, effective_n_threads
+from skrepgeom.utils._progress import compilation_notice
 from skrepgeom.utils._validation import FLOAT_DTYPES
 
 __all__ = ["SequentialFeatureDetachment"]
 
 _DEFAULT_ALPHAS = (-10.0, 10.0, 20)
 _OFFICIAL_SPLIT_SEED = 42
-_CHUNK = 2048
 _SMALL_GRAM = 256
 
 
-def _default_alphas(alphas):
+def _checked_alphas(alphas):
+    """The penalties as a float64 array; ``None`` gives the default grid."""
     if alphas is None:
         return np.logspace(*_DEFAULT_ALPHAS)
-    return np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    values = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if values.ndim != 1 or values.shape[0] == 0 or not np.all(np.isfinite(values) & (values > 0)):
+        raise InvalidParameterError(
+            "The 'alphas' parameter must be a non-empty 1-D array of positive finite "
+            f"penalties, got alphas={alphas!r}."
+        )
+    return values
 
 
 def detachment_sizes(n_features, drop_fraction=0.05, max_steps=150):
@@ -66,8 +80,10 @@ def _fitted_scaler(X):
     """``StandardScaler().fit(X)`` from one Numba pass, and the exactly constant columns.
 
     Same numbers as scikit-learn (float64 moments; scale 1 where the variance is
-    within rounding of 0, scikit-learn's rule) without its float64 copy of X. ``X``
-    should be C-ordered (else it is copied).
+    within rounding of 0, scikit-learn's rule) without its float64 copy of X, then
+    stored in X's precision: float32 features are scaled in float32, and a fitted
+    model over 20,000 ROCKET features stays small. ``X`` should be C-ordered (else it
+    is copied).
     """
     X = np.ascontiguousarray(X)
     mean, var, constant = column_moments(X)
@@ -77,101 +93,10 @@ def _fitted_scaler(X):
     scale = np.sqrt(var)
     scale[near_zero] = 1.0
     scaler = StandardScaler()
-    scaler.mean_, scaler.var_, scaler.scale_ = mean, var, scale
+    scaler.mean_, scaler.var_, scaler.scale_ = (a.astype(X.dtype) for a in (mean, var, scale))
     scaler.n_features_in_ = X.shape[1]
     scaler.n_samples_seen_ = n
     return scaler, constant
-
-
-def _column_mean(F, rows=None):
-    mean = np.empty(F.shape[1])
-    for start in range(0, F.shape[1], _CHUNK):
-        block = F[:, start : start + _CHUNK] if rows is None else F[:rows, start : start + _CHUNK]
-        mean[start : start + _CHUNK] = block.mean(axis=0, dtype=np.float64)
-    return mean
-
-
-def _centered_gram(F, mean):
-    """``(F - mean) (F - mean)^T`` in float64, column block by column block."""
-    G = np.zeros((F.shape[0], F.shape[0]))
-    for start in range(0, F.shape[1], _CHUNK):
-        A = F[:, start : start + _CHUNK].astype(np.float64)
-        A -= mean[start : start + _CHUNK]
-        G += A @ A.T
-    return G
-
-
-def _full_ridge_gcv(F, y, alphas):
-    """``RidgeClassifierCV(alphas).fit(F, y)`` from one float64 Gram matrix.
-
-    The same efficient leave-one-out as scikit-learn's ``_RidgeGCV`` (gram mode,
-    intercept, squared LOO errors of the +-1 targets), without its two float64
-    copies of ``F``. Returns ``(ridge, G, x_mean)``: a fitted ``RidgeClassifier``
-    with ``alpha`` the chosen penalty, the centred Gram matrix and the column means.
-    """
-    binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
-    Y = binarizer.fit_transform(y).astype(np.float64)
-    x_mean = _column_mean(F)
-    G = _centered_gram(F, x_mean)
-    if F.shape[1] < F.shape[0]:
-        # Fewer features than rows: G has a null space whose rounding-level
-        # eigenvalues swamp small alphas; scikit-learn's SVD mode is right here and
-        # cheap at this size.
-        search = RidgeClassifierCV(alphas=alphas).fit(F, y)
-        ridge = RidgeClassifier(alpha=search.alpha_).fit(F, y)
-        ridge.alpha_, ridge.best_score_ = search.alpha_, search.best_score_
-        return ridge, G, x_mean
-    y_mean = Y.mean(axis=0)
-    Yc = Y - y_mean
-    n = F.shape[0]
-    # LOO residuals are c_i / d_i, c = M^-1 Yc, M = G + alpha I, and d the diagonal of
-    # M^-1 without the (unpenalised) intercept direction, all-ones: G 1 = 0 after
-    # centring, so that direction has eigenvalue alpha in M.
-    best = None
-    if len(alphas) == 1:
-        # One penalty: a Cholesky inverse is several times cheaper than eigh. Adding
-        # 1 1^T (as scikit-learn's gram mode does) moves the all-ones eigenvalue from
-        # alpha to n + alpha, so a tiny alpha does not make M singular to working
-        # precision; c is unchanged (Yc is orthogonal to all-ones).
-        alpha = float(alphas[0])
-        M = np.asfortranarray((G + 1.0).T)  # symmetric; Fortran order: LAPACK works in place
-        M.flat[:: n + 1] += alpha
-        factor, info = linalg.lapack.dpotrf(M, lower=0, overwrite_a=1)
-        if info == 0:
-            inverse, info = linalg.lapack.dpotri(factor, lower=0, overwrite_c=1)
-        if info == 0:
-            inverse = np.triu(inverse) + np.triu(inverse, 1).T
-            c = inverse @ Yc
-            # remove the intercept eigenvector 1/sqrt(n) (eigenvalue n + alpha)
-            d = np.diag(inverse) - 1.0 / (n * (n + alpha))
-            best = (np.mean(-((c / d[:, None]) ** 2)), alpha, c)
-    if best is None:
-        # Kept as first validated against RidgeClassifierCV: near-tied LOO scores at
-        # rounding-level alphas are decided by rounding, and this form has matched
-        # scikit-learn's choice on every data set tested so far.
-        eigvals, Q = np.linalg.eigh(G)
-        QT_y = Q.T @ Yc
-        QT_sw = Q.T @ np.ones(n)
-        Q2 = Q**2
-        for alpha in map(float, alphas):
-            D = 1.0 / (eigvals + alpha)
-            c = Q @ (D[:, None] * QT_y)
-            d = Q2 @ D
-            d -= (Q @ (D * QT_sw)) / n
-            score = np.mean(-((c / d[:, None]) ** 2))
-            if best is None or score > best[0]:
-                best = (score, alpha, c)
-    _, alpha, c = best
-    coef, _ = centered_coef(F, F.shape[0], x_mean, c, np.arange(F.shape[1]))
-    ridge = RidgeClassifier(alpha=alpha)
-    ridge._label_binarizer = binarizer
-    ridge.classes_ = binarizer.classes_
-    ridge.n_features_in_ = F.shape[1]
-    ridge.coef_ = coef[0] if coef.shape[0] == 1 else coef
-    ridge.intercept_ = y_mean - x_mean @ np.atleast_2d(coef).T
-    ridge.alpha_ = alpha
-    ridge.best_score_ = best[0]
-    return ridge, G, x_mean
 
 
 def _importance(coef, kind):
@@ -228,141 +153,8 @@ def select_step(sizes, val_scores, *, trade_off=0.1, smoothing=3, fixed_fraction
     return int(np.argmax(objective)), objective
 
 
-def _solve_centred_ridge(K, alpha, rhs, max_refinements=10):
-    """``(K + alpha I)^-1 rhs`` for a centred Gram matrix ``K`` (``K 1 = 0``), ``rhs`` ⟂ 1.
-
-    The system solved is ``(K + 1 1^T + alpha I) x = rhs``: the same solution (the
-    all-ones direction of ``rhs`` is 0), but without the eigenvalue ``alpha`` along
-    all-ones that makes the plain system as ill-conditioned as ``||K|| / alpha``.
-
-    Mixed precision, LAPACK's dsposv recipe (SciPy does not wrap it): a float32
-    Cholesky factor, twice as fast to compute as a float64 one, then float64
-    iterative refinement until the residual is at float64 rounding level
-    (``sqrt(n) eps ||A||_F ||x||``, max norms for the vectors). When float32 cannot
-    represent the system (factorisation fails, refinement stalls) it is solved by a
-    float64 Cholesky factorisation.
-    """
-    n = K.shape[0]
-    shifted = np.array(K.T, dtype=np.float32, order="F")  # K.T: the Fortran view of symmetric K
-    shifted += np.float32(1.0)
-    shifted.flat[:: n + 1] += np.float32(alpha)
-    factor, info = linalg.lapack.spotrf(shifted, lower=0, clean=0, overwrite_a=1)
-    if info == 0:
-        x = linalg.lapack.spotrs(factor, rhs.astype(np.float32))[0].astype(np.float64)
-        frobenius = np.sqrt(np.dot(K.ravel(), K.ravel()))
-        tolerance = np.sqrt(n) * np.finfo(np.float64).eps * (frobenius + n + alpha)
-        previous = np.inf
-        for _ in range(max_refinements):
-            residual = rhs - K @ x - alpha * x - x.sum(axis=0)
-            relative = np.max(
-                np.abs(residual).max(axis=0) / np.maximum(np.abs(x).max(axis=0), 1e-300)
-            )
-            if relative <= tolerance:
-                return x
-            if not relative < 0.5 * previous:  # stalled (or NaN): not converging
-                break
-            previous = relative
-            x += linalg.lapack.spotrs(factor, residual.astype(np.float32))[0]
-    shifted = K + 1.0
-    shifted.flat[:: n + 1] += alpha
-    with warnings.catch_warnings():
-        # tiny alphas on interpolating Gram matrices are expected here
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        return linalg.solve(shifted, rhs, assume_a="pos", overwrite_a=True)
-
-
-class _GramRidgePath:
-    """Ridge refits on a shrinking column set, by Gram down-dating.
-
-    Rows ``[0, n_train)`` of ``F`` are the fitting split, rows ``[n_train, n)`` the
-    validation split. ``K = Fc_S Fc_S^T`` (train x train) is kept in float64 over the
-    centred columns of the active set ``S``; dropping columns ``D`` subtracts their
-    outer products. A dual solve ``(K + alpha I) c = Yc`` gives the training
-    decisions ``K c`` (plus the target means), the weights ``w = Fc_S^T c`` and the
-    validation decisions ``Gc_S w`` (one pass over the active columns); below
-    ``n_train`` active columns the primal normal equations are solved instead.
-    """
-
-    def __init__(self, F, n_train, Y, alpha):
-        self.F = F
-        self.n_train = n_train
-        self.alpha = float(alpha)
-        self.y_mean = Y.mean(axis=0)
-        self.Yc = Y - self.y_mean
-        self.mu = np.empty(F.shape[1])
-        for start in range(0, F.shape[1], _CHUNK):
-            block = F[:n_train, start : start + _CHUNK]
-            self.mu[start : start + _CHUNK] = block.mean(axis=0, dtype=np.float64)
-        self.K = None
-        self.gram_size = 0
-        # Primal regime: centred active columns, their normal matrix and A_tr^T Yc,
-        # for the columns in ``primal_columns``; later steps take sub-blocks.
-        self.primal_columns = None
-
-    def _accumulate(self, columns, sign):
-        for start in range(0, columns.shape[0], _CHUNK):
-            cols = columns[start : start + _CHUNK]
-            A = self.F[: self.n_train, cols].astype(np.float64)
-            A -= self.mu[cols]
-            if sign > 0:
-                self.K += A @ A.T
-            else:
-                self.K -= A @ A.T
-
-    def from_full_gram(self, G, n_active):
-        """K of all columns from the Gram matrix centred by the all-row means."""
-        n_tr = self.n_train
-        r = G[:n_tr, :n_tr].mean(axis=1)
-        self.K = G[:n_tr, :n_tr] - r[:, None] - r[None, :] + r.mean()
-        self.gram_size = n_active
-
-    def recompute(self, active_columns):
-        self.K = np.zeros((self.n_train, self.n_train))
-        self._accumulate(active_columns, +1)
-        self.gram_size = active_columns.shape[0]
-
-    def drop(self, dropped_columns, active_columns):
-        if self.K is None:
-            return
-        if active_columns.shape[0] < self.n_train:
-            self.K = None  # primal from now on
-        elif 10 * active_columns.shape[0] <= self.gram_size:
-            self.recompute(active_columns)
-        else:
-            self._accumulate(dropped_columns, -1)
-
-    def fit(self, active_columns):
-        """Return (coef (n_targets, |S|), train decisions, validation decisions)."""
-        if self.K is not None:
-            c = _solve_centred_ridge(self.K, self.alpha, self.Yc)
-            dec_tr = self.K @ c + self.y_mean
-            coef, dec_va = centered_coef(self.F, self.n_train, self.mu, c, active_columns)
-            return coef, dec_tr, dec_va + self.y_mean
-        if self.primal_columns is None:
-            A = self.F[:, active_columns].astype(np.float64)
-            A -= self.mu[active_columns]
-            A_tr = A[: self.n_train]
-            self.primal_columns = active_columns
-            self.A, self.H, self.AtY = A, A_tr.T @ A_tr, A_tr.T @ self.Yc
-        else:
-            # The active set only shrinks: the normal matrix of the survivors is a
-            # sub-block of the previous one, nothing is recomputed.
-            # both sorted (the path keeps active columns sorted), the new a subset
-            keep = np.searchsorted(self.primal_columns, active_columns)
-            self.primal_columns = active_columns
-            self.A = self.A[:, keep]
-            self.H = self.H[np.ix_(keep, keep)]
-            self.AtY = self.AtY[keep]
-        H = self.H.copy()
-        H.flat[:: H.shape[0] + 1] += self.alpha
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", linalg.LinAlgWarning)
-            w = linalg.solve(H, self.AtY, assume_a="pos", overwrite_a=True)
-        decisions = self.A @ w + self.y_mean
-        return w.T, decisions[: self.n_train], decisions[self.n_train :]
-
-
-class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
+@document_parameters()
+class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator):
     """Sequential Feature Detachment: prune a linear classifier's features.
 
     A ridge classifier is fitted on a training split, the ``drop_fraction`` of the
@@ -379,39 +171,18 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
 
     Parameters
     ----------
-    alphas : array-like of float, default=None
-        Ridge penalties tried by leave-one-out (``RidgeClassifierCV``) for the
-        full and the final model; ``None`` means ``np.logspace(-10, 10, 20)``.
-    drop_fraction : float in (0, 1), default=0.05
-        Fraction of features detached per step.
-    max_steps : int, default=150
-        Powers of ``1 - drop_fraction`` in the schedule (duplicate sizes merge).
-    validation_fraction : float in (0, 1), default=0.33
-        Share of the rows in the stratified validation split.
-    trade_off : float >= 0, default=0.1
-        Weight of the fraction of features dropped against relative validation
-        accuracy when choosing the step.
-    smoothing : odd int >= 1, default=3
-        Width of the moving average of the relative validation accuracy (zero
-        padded at both ends).
-    multiclass_importance : {"max", "norm", "avg"}, default="max"
-        Importance of a feature from a multiclass ridge: max, L2 or L1 of
-        ``|coef|`` over classes.
-    fixed_fraction : float in (0, 1], default=None
-        Keep the step whose fraction of features is closest to this value instead
-        of optimising the trade-off (1.0 is the full model).
-    recompute_alpha : bool, default=True
-        Re-tune the ridge penalty of the final model on the selected features.
-    official_compat : bool, default=False
-        Reproduce the reference implementation, flaws included: a plain refit
-        loop where detached features get importance 0 and are ranked by numpy's
-        default (unstable) argsort, so selections need not be nested; the final
-        mask is the feature set of the step *before* the chosen one; the split is
-        seeded with 42; :meth:`reselect` ignores its ``trade_off`` argument.
+    {selector_parameters}
     random_state : int, RandomState instance or None, default=None
         Seed of the validation split.
+    n_jobs : int, default=None
+        BLAS threads of the fit (Gram matrices, factorisations), by the rule of the
+        "Parallelism" section of the documentation; ``-1`` means all cores. ``None`` keeps
+        the BLAS default, except that the detachment path runs on one BLAS thread
+        while the training split has fewer than 256 rows: its Gram matrices are then
+        too small for threads to pay off (``asv_bench/compare/time_series.py``, case e).
     verbose : int, default=0
-        Progress bar (tqdm) over the SFD steps when positive.
+        Progress bar (tqdm) over the SFD steps when positive; with the first fit of
+        a process also says when the Numba kernels are being compiled.
 
     Attributes
     ----------
@@ -422,11 +193,16 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     scaler_ : StandardScaler
-        Scaler fitted on all training rows.
+        Scaler fitted on all training rows (float64 moments, stored in the
+        precision of ``X``).
     alpha_full_ : float
         Penalty chosen by leave-one-out on all features; used by every SFD step.
-    full_estimator_ : RidgeClassifierCV
-        Ridge on all (scaled) features and all training rows.
+        Among near-tied leave-one-out scores (within a relative 1e-6 or an absolute
+        1e-12 of the best) the largest penalty is taken; ``RidgeClassifierCV`` takes
+        the first best instead, which on flat curves depends on rounding.
+    full_estimator_ : RidgeClassifier
+        Ridge on all (scaled) features and all training rows; its coefficients
+        are stored in float32, the precision of the scaled features.
     sizes_ : ndarray of shape (n_steps,)
         Number of active features at each step.
     train_scores_ : ndarray of shape (n_steps,)
@@ -447,7 +223,7 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
     n_constant_features_ : int
         Constant training columns, detached first.
     alpha_ : float
-        Penalty of the final ridge.
+        Penalty of the final ridge (same leave-one-out rule as ``alpha_full_``).
     estimator_ : RidgeClassifier
         Final ridge on the selected (scaled) features and all training rows.
 
@@ -476,53 +252,16 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "alphas": ["array-like", None],
-        "drop_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "max_steps": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "trade_off": [Interval(Real, 0, None, closed="left")],
-        "smoothing": [Interval(Integral, 1, None, closed="left")],
-        "multiclass_importance": [StrOptions({"max", "norm", "avg"})],
-        "fixed_fraction": [Interval(Real, 0, 1, closed="right"), None],
-        "recompute_alpha": ["boolean"],
-        "official_compat": ["boolean"],
+        **selector_constraints(),
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     }
 
-    def __init__(
-        self,
-        *,
-        alphas=None,
-        drop_fraction=0.05,
-        max_steps=150,
-        validation_fraction=0.33,
-        trade_off=0.1,
-        smoothing=3,
-        multiclass_importance="max",
-        fixed_fraction=None,
-        recompute_alpha=True,
-        official_compat=False,
-        random_state=None,
-        verbose=0,
-    ):
-        self.alphas = alphas
-        self.drop_fraction = drop_fraction
-        self.max_steps = max_steps
-        self.validation_fraction = validation_fraction
-        self.trade_off = trade_off
-        self.smoothing = smoothing
-        self.multiclass_importance = multiclass_importance
-        self.fixed_fraction = fixed_fraction
-        self.recompute_alpha = recompute_alpha
-        self.official_compat = official_compat
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        return tags
+    __init__ = keyword_init(
+        "SequentialFeatureDetachment",
+        {**selector_parameters(), "random_state": None, "n_jobs": None, "verbose": 0},
+    )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -544,6 +283,7 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
             self, X, y, dtype=FLOAT_DTYPES, ensure_all_finite=True, ensure_min_samples=2
         )
         check_classification_targets(y)
+        check_n_jobs(self.n_jobs)
         return self._fit_features(X, y)
 
     # -- core ---------------------------------------------------------------------
@@ -574,7 +314,9 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
     def _fit_features(self, X, y):
         """Fit on a validated feature matrix (shared with DetachRocketClassifier)."""
         check_odd_smoothing(self)
-        alphas = _default_alphas(self.alphas)
+        alphas = _checked_alphas(self.alphas)
+        compilation_notice(self.verbose, column_moments, scale_rows_into, centered_coef)
+        self.n_features_in_ = X.shape[1]
         binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
         Y_all = binarizer.fit_transform(y).astype(np.float64)
         self.classes_ = binarizer.classes_
@@ -598,39 +340,42 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         # Scaled float32 features, rows ordered (train split, validation split).
         perm = np.concatenate([train, val])
         F = np.empty((n, P), dtype=np.float32, order="F")
-        scale_rows_into(
-            X,
-            perm,
-            self.scaler_.mean_.astype(X.dtype),
-            self.scaler_.scale_.astype(X.dtype),
-            F,
-        )
+        scale_rows_into(X, perm, self.scaler_.mean_, self.scaler_.scale_, F)
         self._constant = constant
         if not self.official_compat:
             F[:, constant] = 0.0
         y_perm = y_index[perm]
         n_train = train.shape[0]
 
-        if self.official_compat:
-            self.full_estimator_ = RidgeClassifierCV(alphas=alphas).fit(F, self.classes_[y_perm])
-            G = None
-        else:
-            self.full_estimator_, G, _ = _full_ridge_gcv(F, self.classes_[y_perm], alphas)
-        self.alpha_full_ = float(self.full_estimator_.alpha_)
-
-        sizes = detachment_sizes(P, self.drop_fraction, self.max_steps)
-        # Threaded BLAS only pays off on large Gram matrices; on small ones (and on
-        # busy machines) its spinning threads cost far more than they give.
-        with blas_threads(1 if n_train < _SMALL_GRAM else None):
+        with self._blas_scope(n_train):
+            if self.official_compat:
+                self.full_estimator_ = RidgeClassifierCV(alphas=alphas).fit(
+                    F, self.classes_[y_perm]
+                )
+                G = None
+            else:
+                self.full_estimator_, G, _ = fit_full_ridge(F, self.classes_[y_perm], alphas)
+            self.alpha_full_ = float(self.full_estimator_.alpha_)
+            sizes = detachment_sizes(P, self.drop_fraction, self.max_steps)
             if self.official_compat:
                 path = self._official_path(F, y_perm, n_train, sizes)
             else:
                 path = self._gram_path(F, Y_all[perm], y_perm, n_train, sizes, constant, G)
-        self.sizes_, self.train_scores_, self.val_scores_, self.elimination_order_ = path[:4]
-        self._step_masks = path[4]
-        self._F, self._y_perm = F, y_perm
-        self._select_and_refit(self.trade_off, self.fixed_fraction, alphas)
+            self.sizes_, self.train_scores_, self.val_scores_, self.elimination_order_ = path[:4]
+            self._step_masks = path[4]
+            self._F, self._y_perm = F, y_perm
+            self._select_and_refit(self.trade_off, self.fixed_fraction, alphas)
+        if not self.store_training_features:
+            self._F = self._y_perm = None
         return self
+
+    def _blas_scope(self, n_train):
+        n_threads = effective_n_threads(self.n_jobs)
+        if n_threads is None and n_train < _SMALL_GRAM:
+            # Documented heuristic under n_jobs=None: threaded BLAS only pays off on
+            # large Gram matrices; on small ones its spinning threads cost more.
+            n_threads = 1
+        return blas_threads(n_threads)
 
     def _progress(self, iterable, total):
         if self.verbose:
@@ -730,19 +475,21 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         self.support_ = self._step_support(step)
         self.n_features_selected_ = int(self.support_.sum())
         X_sel = self._F[:, self.support_]
-        if self.official_compat:
-            y_labels = self.classes_[self._y_perm]
-        else:
+        y_labels = self.classes_[self._y_perm]
+        if not self.official_compat:
             X_sel = X_sel.astype(np.float64)
-            y_labels = self.classes_[self._y_perm]
-        if self.recompute_alpha:
+        if not self.recompute_alpha:
+            self.alpha_ = self.alpha_full_
+        elif self.official_compat:
             self.alpha_ = float(RidgeClassifierCV(alphas=alphas).fit(X_sel, y_labels).alpha_)
         else:
-            self.alpha_ = self.alpha_full_
+            self.alpha_ = loo_alpha(X_sel, y_labels, alphas)[0]
         self.estimator_ = RidgeClassifier(alpha=self.alpha_).fit(X_sel, y_labels)
 
     def reselect(self, trade_off=None, fixed_fraction=None):
         """Choose another step from the stored curve and refit only the final ridge.
+
+        Needs the scaled training features: fit with ``store_training_features=True``.
 
         Parameters
         ----------
@@ -761,8 +508,10 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         check_is_fitted(self, "support_")
         if self._F is None:
             raise ValueError(
-                "reselect needs the training features, which were discarded by "
-                "discard_training_features(); refit the selector to reselect."
+                f"reselect needs the scaled training features, which this "
+                f"{type(self).__name__} does not hold: fit it with "
+                "store_training_features=True to keep them (they were not stored, or "
+                "discard_training_features() freed them)."
             )
         if trade_off is not None and (not isinstance(trade_off, Real) or trade_off < 0):
             raise ValueError(f"trade_off must be a float >= 0, got trade_off={trade_off!r}.")
@@ -772,7 +521,8 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
             )
         if trade_off is None or self.official_compat:
             trade_off = self.trade_off
-        self._select_and_refit(trade_off, fixed_fraction, _default_alphas(self.alphas))
+        with self._blas_scope(self._y_perm.shape[0]):
+            self._select_and_refit(trade_off, fixed_fraction, _checked_alphas(self.alphas))
         return self
 
     def discard_training_features(self):
@@ -851,23 +601,3 @@ class SequentialFeatureDetachment(SelectorMixin, BaseEstimator):
         """
         check_is_fitted(self, "support_")
         return self.estimator_.predict(self._scaled_selected(X))
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of :meth:`predict`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Feature matrix.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        from sklearn.metrics import accuracy_score
-
-        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))

@@ -1,7 +1,6 @@
 """DetachRocketClassifier: sktime features, pruned Numba transform, input handling."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +10,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skrepgeom.time_series import DetachRocketClassifier
 from skrepgeom.time_series._kernels import kernel_offsets, rocket_transform_subset
 
-warnings.filterwarnings("ignore", category=FutureWarning)
+# sktime's transforms emit pandas/numba FutureWarnings unrelated to these tests
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 
 def _toy(n=40, channels=1, length=50, n_classes=2, seed=0):
@@ -179,6 +179,8 @@ def test_bad_inputs_raise():
         dict(smoothing=4),
         dict(fixed_fraction=0.0),
         dict(trade_off=-1.0),
+        dict(alphas=[-1.0, 1.0]),
+        dict(alphas=[0.0]),
     ],
 )
 def test_invalid_parameters(params):
@@ -198,22 +200,131 @@ def test_custom_transformer_object():
 
 def test_reselect_keeps_pruning_consistent():
     X, y = _toy()
-    clf = DetachRocketClassifier(n_kernels=200, random_state=0).fit(X, y)
+    clf = DetachRocketClassifier(
+        n_kernels=200, random_state=0, store_training_features=True
+    ).fit(X, y)
     clf.reselect(fixed_fraction=0.2)
     assert clf.n_features_selected_ == clf.sfd_.n_features_selected_
     full = clf._full_features(np.ascontiguousarray(X))[:, clf.sfd_.support_]
     np.testing.assert_allclose(clf._selected_features(np.ascontiguousarray(X)), full, atol=1e-5)
 
 
-def test_numba_threads_restored_and_verbose(capsys):
+def test_numba_threads_restored_and_verbose(capsys, monkeypatch):
     from numba import get_num_threads
 
+    from skrepgeom.time_series import _rocket
+
+    notices = []
+    monkeypatch.setattr(
+        _rocket, "compilation_notice", lambda verbose, *d: notices.append((verbose, d))
+    )
     X, y = _toy()
     before = get_num_threads()
     clf = DetachRocketClassifier(n_kernels=100, random_state=0, n_jobs=1, verbose=1).fit(X, y)
     clf.predict(X)
     assert get_num_threads() == before
-    assert "SFD steps" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # progress over the transformed series (the slow part) and over the SFD steps
+    assert "transform (series)" in err and "SFD steps" in err
+    assert err.index("transform (series)") < err.index("SFD steps")
+    # one compilation notice, naming sktime's ROCKET kernel and our pruned one
+    from sktime.transformations.rocket._rocket_numba import _apply_kernels
+
+    assert len(notices) == 1 and notices[0][0] == 1
+    assert _apply_kernels in notices[0][1] and rocket_transform_subset in notices[0][1]
+    # the chunked transform behind the progress bar gives the same features
+    quiet = DetachRocketClassifier(n_kernels=100, random_state=0, n_jobs=1).fit(X, y)
+    np.testing.assert_array_equal(quiet.sfd_.support_, clf.sfd_.support_)
+    np.testing.assert_array_equal(quiet.decision_function(X), clf.decision_function(X))
+
+
+def test_n_jobs_rule():
+    """None changes no pool (sktime gets Numba's current thread count, the selector
+    BLAS's default apart from its documented small-problem rule); k drives both."""
+    from numba import get_num_threads
+
+    X, y = _toy()
+    default = DetachRocketClassifier(n_kernels=100, random_state=0).fit(X, y)
+    assert default.transformer_.n_jobs == get_num_threads()
+    assert default.sfd_.n_jobs is None
+    one = DetachRocketClassifier(n_kernels=100, random_state=0, n_jobs=1).fit(X, y)
+    assert one.transformer_.n_jobs == 1 and one.sfd_.n_jobs == 1
+    np.testing.assert_array_equal(one.decision_function(X), default.decision_function(X))
+    with pytest.raises(ValueError, match="n_jobs=0"):
+        DetachRocketClassifier(n_kernels=100, n_jobs=0).fit(X, y)
+
+
+def test_selector_blas_threads_follow_n_jobs(monkeypatch):
+    from skrepgeom.time_series import SequentialFeatureDetachment, _sfd
+
+    limits = []
+    original = _sfd.blas_threads
+    monkeypatch.setattr(_sfd, "blas_threads", lambda n: limits.append(n) or original(n))
+    rng = np.random.default_rng(0)
+    for n_rows, n_jobs, expected in [(60, None, 1), (400, None, None), (60, 2, 2), (400, 1, 1)]:
+        X = rng.standard_normal((n_rows, 30))
+        y = (X[:, 0] > 0).astype(int)
+        limits.clear()
+        SequentialFeatureDetachment(n_jobs=n_jobs, random_state=0).fit(X, y)
+        assert limits == [expected]
+
+
+def test_pandas_output_in_a_pipeline():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _toy()
+    X2 = X[:, 0, :]
+    clf = DetachRocketClassifier(n_kernels=100, random_state=0)
+    pipe = make_pipeline(StandardScaler(), clf).set_output(transform="pandas")
+    pipe.fit(X2, y)
+    assert pipe.predict(X2).shape == (40,)
+    fitted = pipe[-1]
+    names = fitted.get_feature_names_out()
+    assert names.shape == (fitted.n_features_selected_,)
+    np.testing.assert_array_equal(
+        names, [f"detachrocketclassifier{j}" for j in np.flatnonzero(fitted.sfd_.support_)]
+    )
+    scaled = pipe[:-1].transform(X2)
+    frame = fitted.transform(scaled)
+    assert list(frame.columns) == list(names)
+    np.testing.assert_allclose(
+        frame.to_numpy(), fitted.set_output(transform="default").transform(scaled)
+    )
+    # and as a transformer inside a pipeline
+    chained = make_pipeline(
+        DetachRocketClassifier(n_kernels=100, random_state=0), LogisticRegression()
+    ).set_output(transform="pandas")
+    assert chained.fit(X2, y).score(X2, y) > 0.9
+
+
+def test_nested_univ_frames_are_converted_by_sktime():
+    from sktime.datatypes import convert_to
+
+    X, y = _toy(channels=2)
+    nested = convert_to(X, to_type="nested_univ")
+    clf = DetachRocketClassifier(n_kernels=100, random_state=0).fit(nested, y)
+    ref = DetachRocketClassifier(n_kernels=100, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.decision_function(nested), ref.decision_function(X))
+    assert clf.n_channels_ == 2
+
+
+def test_pickle_size_does_not_grow_with_training_size():
+    """The default model keeps no training features: same pickle at 40 and 240 series."""
+    sizes = []
+    for n in (40, 240):
+        X, y = _toy(n=n)
+        clf = DetachRocketClassifier(n_kernels=500, random_state=0).fit(X, y)
+        sizes.append(len(pickle.dumps(clf)))
+    assert abs(sizes[1] - sizes[0]) < 0.05 * sizes[0]
+
+
+def test_reselect_without_stored_features_says_how_to_enable():
+    X, y = _toy()
+    clf = DetachRocketClassifier(n_kernels=100, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="store_training_features=True"):
+        clf.reselect(trade_off=0.5)
 
 
 def test_random_state_is_passed_unchanged_to_sktime():
@@ -225,7 +336,7 @@ def test_random_state_is_passed_unchanged_to_sktime():
     np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
 
 
-def test_even_smoothing_rejected_before_the_transform(monkeypatch):
+def test_bad_smoothing_and_alphas_rejected_before_the_transform(monkeypatch):
     from sklearn.utils._param_validation import InvalidParameterError
 
     from skrepgeom.time_series import DetachEnsembleClassifier, DetachRocketClassifier
@@ -234,12 +345,41 @@ def test_even_smoothing_rejected_before_the_transform(monkeypatch):
     def no_transform(*args, **kwargs):
         raise AssertionError("the transform ran before the parameter check")
 
-    monkeypatch.setattr(_rocket.DetachRocketClassifier, "_full_features", no_transform)
+    monkeypatch.setattr(_rocket, "make_transformer", no_transform)
+    monkeypatch.setattr(_rocket, "full_features", no_transform)
     X = np.random.default_rng(0).normal(size=(12, 1, 20))
     y = np.arange(12) % 2
-    for estimator in (
-        DetachRocketClassifier(transformer="minirocket", n_kernels=84, smoothing=4),
-        DetachEnsembleClassifier(n_estimators=2, n_kernels=84, smoothing=4),
-    ):
-        with pytest.raises(InvalidParameterError, match="odd"):
-            estimator.fit(X, y)
+    for bad, message in ((dict(smoothing=4), "odd"), (dict(alphas=[-1.0]), "positive")):
+        for estimator in (
+            DetachRocketClassifier(transformer="minirocket", n_kernels=84, **bad),
+            DetachEnsembleClassifier(n_estimators=2, n_kernels=84, **bad),
+        ):
+            with pytest.raises(InvalidParameterError, match=message):
+                estimator.fit(X, y)
+
+
+def test_selector_parameters_have_one_source():
+    """Signature defaults, constraints and docstring entries of the shared selector
+    parameters all come from the one table."""
+    import inspect
+
+    from skrepgeom.time_series import DetachEnsembleClassifier, SequentialFeatureDetachment
+    from skrepgeom.time_series._parameters import SELECTOR_PARAMETERS
+
+    for cls in (SequentialFeatureDetachment, DetachRocketClassifier, DetachEnsembleClassifier):
+        signature = inspect.signature(cls)
+        names = [n for n in SELECTOR_PARAMETERS if n in signature.parameters]
+        expected = set(SELECTOR_PARAMETERS) - (
+            {"store_training_features"} if cls is DetachEnsembleClassifier else set()
+        )
+        assert set(names) == expected
+        for name in names:
+            parameter = SELECTOR_PARAMETERS[name]
+            assert signature.parameters[name].default == parameter.default
+            assert signature.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+            assert cls._parameter_constraints[name] is parameter.constraints
+            assert f"    {name} : {parameter.kind}, default=" in cls.__doc__
+        assert "{selector_parameters}" not in cls.__doc__
+        estimator = cls(trade_off=0.5)
+        assert estimator.get_params()["trade_off"] == 0.5
+        assert clone(estimator).trade_off == 0.5
