@@ -503,8 +503,10 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
             return to_numpy(self.module_.goodness_all_classes(self._to_net(X)))
 
     def _class_scores(self, X):
-        """(n, n_classes) tensor whose rows sum to 1 and whose argmax is the prediction."""
-        X = self._validate_for_predict(X)
+        """(n, n_classes) tensor whose rows sum to 1 and whose argmax is the prediction.
+
+        ``X`` is already validated.
+        """
         with self._threads(), torch.inference_mode():
             X_t = self._to_net(X)
             if self.training == "backprop":
@@ -533,7 +535,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns in the order of ``classes_``.
         """
-        return to_numpy(self._class_scores(X))
+        return to_numpy(self._class_scores(self._validate_for_predict(X)))
 
     def predict(self, X):
         """Class of highest aggregated goodness.
@@ -548,7 +550,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        scores = self._class_scores(X)
+        scores = self._class_scores(self._validate_for_predict(X))
         return self.classes_[to_numpy(scores.argmax(dim=1))]
 
     def transform_layers(self, X, y=None):

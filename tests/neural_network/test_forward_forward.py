@@ -302,48 +302,68 @@ def test_auto_label_value_is_scale_free_and_barely_moved_by_an_outlier(iris):
 # ----------------------------------------------------------- digits
 
 
-def _digits_run(split, *, training, hidden, epochs, batch_size, lr, embedding="overwrite"):
+def _fit_and_measure(split, **params):
     X_train, X_test, y_train, y_test = split
-    clf = ForwardForwardClassifier(
-        hidden_layer_sizes=hidden,
-        training=training,
-        label_embedding=embedding,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=lr,
-        random_state=0,
-    ).fit(X_train, y_train)
+    clf = ForwardForwardClassifier(random_state=0, **params).fit(X_train, y_train)
     correct = clf.predict(X_test) == y_test
     layers = clf.transform_layers(X_test[correct], y_test[correct])
     return correct.mean(), [float(np.nanmean(hoyer_sparsity(H))) for H in layers]
 
 
-def test_digits_fast_ff_sparser_than_backprop(digits_split):
-    acc_ff, hoyer_ff = _digits_run(
-        digits_split, training="greedy", hidden=(200, 200), epochs=100, batch_size=1024, lr=0.01
+@pytest.fixture(scope="module")
+def digits_reference(digits_split):
+    """The paper's recipe on digits, 3 x 500, full-batch: FF and its BP baseline.
+
+    FF's label is the training maximum, as in the paper's code. 200 FF epochs per
+    layer (300 give acc 0.91, first-layer Hoyer 0.75; 200 give 0.91, 0.73) and 100
+    BP epochs (the same 0.97, 0.45 as 300) keep the numbers in the bands below.
+    """
+    common = dict(hidden_layer_sizes=(500, 500, 500), batch_size=4096)
+    ff_result = _fit_and_measure(
+        digits_split, **common, training="greedy", label_embedding="overwrite",
+        label_value="max", max_epochs=200, learning_rate=0.01,
     )
-    acc_bp, hoyer_bp = _digits_run(
-        digits_split, training="backprop", hidden=(200, 200), epochs=100, batch_size=1024, lr=1e-3
+    bp_result = _fit_and_measure(
+        digits_split, **common, training="backprop", max_epochs=100, learning_rate=1e-3
     )
-    print(f"FF acc={acc_ff:.3f} hoyer={hoyer_ff}; BP acc={acc_bp:.3f} hoyer={hoyer_bp}")
-    assert acc_ff >= 0.85
-    assert hoyer_ff[0] >= hoyer_bp[0] + 0.15
+    return ff_result, bp_result
 
 
 @pytest.mark.slow
-def test_digits_reference_numbers(digits_split):
-    acc_ff, hoyer_ff = _digits_run(
-        digits_split, training="greedy", hidden=(500, 500, 500), epochs=300, batch_size=4096, lr=0.01
-    )
-    acc_bp, hoyer_bp = _digits_run(
-        digits_split, training="backprop", hidden=(500, 500, 500), epochs=300, batch_size=4096, lr=1e-3
-    )
+def test_digits_reference_numbers(digits_reference):
+    """FF's first layer is far sparser than BP's at a slightly lower accuracy.
+
+    The bands are the values of this recipe (Tosato et al. report the same ordering
+    on MNIST: FF sparse category-specific ensembles, BP dense shared activity).
+    """
+    (acc_ff, hoyer_ff), (acc_bp, hoyer_bp) = digits_reference
     print(f"FF acc={acc_ff:.3f} hoyer={hoyer_ff}; BP acc={acc_bp:.3f} hoyer={hoyer_bp}")
     assert acc_ff == pytest.approx(0.90, abs=0.03)
     assert hoyer_ff[0] == pytest.approx(0.75, abs=0.05)
     assert acc_bp == pytest.approx(0.97, abs=0.02)
     assert hoyer_bp[0] == pytest.approx(0.45, abs=0.06)
     assert hoyer_ff[0] >= hoyer_bp[0] + 0.2
+
+
+def test_auto_label_value_after_standard_scaler_keeps_accuracy(digits_split):
+    """On standard-scaled digits the training max is one outlying pixel (~35).
+
+    The default (the inputs' RMS, 0.97 here) must match a label of 1.0 and beat the
+    max; one seed and a short budget here, three seeds in the compare script.
+    """
+    X_train, X_test, y_train, y_test = digits_split
+    assert X_train.max() > 30
+    params = dict(hidden_layer_sizes=(64, 64), max_epochs=40, batch_size=128, random_state=0)
+    accuracy = {
+        value: ForwardForwardClassifier(**params, label_value=value)
+        .fit(X_train, y_train)
+        .score(X_test, y_test)
+        for value in ("auto", 1.0, "max")
+    }
+    print(accuracy)
+    # 0.01 is 5 of 540 test digits: what a label of 0.97 instead of 1.0 may move.
+    assert accuracy["auto"] >= accuracy[1.0] - 0.01
+    assert accuracy["auto"] >= accuracy["max"] + 0.02
 
 
 # ----------------------------------------------------------- bad input
