@@ -266,7 +266,11 @@ def label_value_section(repeats, seeds=(0, 1, 2)):
                   f"{np.round(scores, 3).tolist()} mean {np.mean(scores):.3f}")
 
 
-SECTIONS = {"anchors": anchors_section, "threads": threads_section, "label_value": label_value_section}
+SECTIONS = {
+    "anchors": anchors_section,
+    "threads": threads_section,
+    "label_value": label_value_section,
+}
 
 
 def main():

@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris, make_blobs
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -600,7 +601,13 @@ def test_display(iris):
     assert display.figure_ is display.ax_.figure
     with pytest.raises(ValueError, match="layer=5"):
         ActivationWallDisplay.from_estimator(clf, X, y, layer=5)
-    active = ActivationWallDisplay.from_activations(np.c_[X.clip(0), np.zeros(150)], y, only_active=True)
+    with pytest.raises(TypeError, match="needs a fitted ForwardForwardClassifier, got PCA"):
+        ActivationWallDisplay.from_estimator(PCA(2).fit(X), X, y)
+    with pytest.raises(NotFittedError):
+        ActivationWallDisplay.from_estimator(ForwardForwardClassifier(), X, y)
+    active = ActivationWallDisplay.from_activations(
+        np.c_[X.clip(0), np.zeros(150)], y, only_active=True
+    )
     assert active.activations.shape[1] <= 4
 
 
