@@ -26,7 +26,8 @@ training through ``DataLoader(TensorDataset(x_pos, x_neg), shuffle=True)`` with
 ``no_grad`` (the paper's ``evaluate`` calls ``predict`` with autograd on). The targets
 are judged against the lean anchors; the paper-code ratios are printed for context.
 
-Every figure is the median of ``--repeats`` runs and is printed with torch's intra-op
+Every figure is the median of ``--repeats`` runs, ours and its anchor run in turn
+within each repeat, and is printed with torch's intra-op
 thread count; both ``n_jobs=1`` and ``n_jobs=2`` are measured (the anchor runs at the
 same thread count). Usage, from the repository root::
 
@@ -160,13 +161,20 @@ def anchor_predict(layers, value, X, n_classes=10, paper_code=False):
         return torch.softmax(G, dim=1).sum(dim=2).argmax(dim=1).detach().numpy()
 
 
-def _median_time(fn, repeats):
-    times = []
+def _median_times(fns, repeats):
+    """Median time of each function, the functions run in turn within each repeat.
+
+    Interleaving puts a side and its anchor under the same load when other jobs
+    share the machine, instead of one block of runs under one load and the next
+    block under another.
+    """
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, record in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return [statistics.median(record) for record in times]
 
 
 def anchors_section(repeats):
@@ -190,20 +198,24 @@ def anchors_section(repeats):
 
             anchor_fit(X[:64], y[:64])  # warm-up
             ours_fit()
-            t_anchor = _median_time(lambda: anchor_fit(X, y), repeats)
-            t_paper = _median_time(lambda: anchor_fit(X, y, paper_code=True), repeats)
-            t_ours = _median_time(ours_fit, repeats)
+            t_anchor, t_paper, t_ours = _median_times(
+                [lambda: anchor_fit(X, y), lambda: anchor_fit(X, y, paper_code=True), ours_fit],
+                repeats,
+            )
             print(f"[torch threads={threads}] fit  anchor {t_anchor:7.2f} s "
                   f"({t_anchor / n_layer_epochs:.4f} s/layer-epoch) | ours {t_ours:7.2f} s "
                   f"({t_ours / n_layer_epochs:.4f} s/layer-epoch) | ratio {t_anchor / t_ours:.2f}"
                   f" | paper-code {t_paper:7.2f} s, ratio {t_paper / t_ours:.2f}")
             clf = ours_fit()
             layers, value = anchor_fit(X, y)
-            t_anchor_p = _median_time(lambda: anchor_predict(layers, value, X_big), repeats)
-            t_paper_p = _median_time(
-                lambda: anchor_predict(layers, value, X_big, paper_code=True), repeats
+            t_anchor_p, t_paper_p, t_ours_p = _median_times(
+                [
+                    lambda: anchor_predict(layers, value, X_big),
+                    lambda: anchor_predict(layers, value, X_big, paper_code=True),
+                    lambda: clf.predict(X_big),
+                ],
+                repeats,
             )
-            t_ours_p = _median_time(lambda: clf.predict(X_big), repeats)
             print(f"[torch threads={threads}] predict  per-class loop {t_anchor_p:6.3f} s | "
                   f"ours {t_ours_p:6.3f} s | ratio {t_anchor_p / t_ours_p:.2f} | paper-code "
                   f"{t_paper_p:6.3f} s, ratio {t_paper_p / t_ours_p:.2f}")
@@ -230,12 +242,13 @@ def threads_section(repeats):
         ).fit(X, y)
 
     fit(None)  # warm-up
-    t_heuristic = _median_time(lambda: fit(None), repeats)
-    t_default = _median_time(lambda: fit(default_threads), repeats)
-    clf = fit(None)
-    t_heuristic_p = _median_time(lambda: clf.predict(X), repeats)
-    clf.set_params(n_jobs=default_threads)
-    t_default_p = _median_time(lambda: clf.predict(X), repeats)
+    t_heuristic, t_default = _median_times(
+        [lambda: fit(None), lambda: fit(default_threads)], repeats
+    )
+    heuristic, default = fit(None), fit(default_threads)
+    t_heuristic_p, t_default_p = _median_times(
+        [lambda: heuristic.predict(X), lambda: default.predict(X)], repeats
+    )
     print(f"fit      n_jobs=None (1 thread) {t_heuristic:6.2f} s | torch default "
           f"({default_threads} threads) {t_default:6.2f} s | default / heuristic "
           f"{t_default / t_heuristic:.2f}")
