@@ -146,10 +146,13 @@ class FFNet(torch.nn.Module):
     label_value : float
         Value written at the label's position.
     activation : {"relu", "sigmoid"}
+        Non-linearity of every layer.
     goodness : {"l2", "sumsq", "l1", "linf"}
+        Goodness of a layer output; layer inputs are normalised in its p.
     generator : torch.Generator
         Source of the initial weights.
     dtype : torch.dtype
+        Precision of the weights.
     """
 
     def __init__(
