@@ -177,8 +177,8 @@ def _median_times(fns, repeats):
     return [statistics.median(record) for record in times]
 
 
-def anchors_section(repeats):
-    """Fit against the paper's loop, predict against the per-class loop; returns ratios."""
+def anchors_section(repeats, thread_counts=(1, 2)):
+    """Fit against the paper's loop, predict against the per-class loop."""
     X, y = _data()
     rng = np.random.default_rng(0)
     X_big = X[rng.integers(0, X.shape[0], size=10_000)]
@@ -186,7 +186,7 @@ def anchors_section(repeats):
     print(f"digits train {X.shape}, {SIZES}, {EPOCHS} epochs/layer, batch {BATCH}; "
           f"predict on {X_big.shape[0]} rows, 10 classes; medians of {repeats}")
     results = {}
-    for n_jobs in (1, 2):
+    for n_jobs in thread_counts:
         with torch_threads(n_jobs):
             threads = torch.get_num_threads()
 
@@ -292,10 +292,16 @@ def main():
     parser.add_argument(
         "--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS)
     )
+    parser.add_argument(
+        "--n-jobs", nargs="+", type=int, default=[1, 2], help="thread counts of 'anchors'"
+    )
     args = parser.parse_args()
     for name in args.sections:
         print(f"== {name}")
-        SECTIONS[name](args.repeats)
+        if name == "anchors":
+            anchors_section(args.repeats, args.n_jobs)
+        else:
+            SECTIONS[name](args.repeats)
 
 
 if __name__ == "__main__":

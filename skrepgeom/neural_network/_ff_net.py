@@ -216,12 +216,22 @@ class FFNet(torch.nn.Module):
         """``layer`` for inference, overwriting ``x``: no temporaries of x's size.
 
         Large temporaries are fresh pages for the allocator (page faults), which
-        costs as much as the elementwise work for 500-unit layers.
+        costs as much as the elementwise work for 500-unit layers. When ``x`` is a
+        ReLU output, the units silent on every row of ``x`` contribute exact zeros
+        and are left out of the matmul: FF layers are sparse (on digits, 3 x 500,
+        about half of the second layer's units are silent on a whole 1024-row chunk),
+        and the matmuls are ~90 % of the inference time.
         """
         if self.normalize:
             x = x.div_(torch.linalg.vector_norm(x, ord=self.p, dim=1, keepdim=True) + _EPS)
         linear = self.layers[index]
-        z = torch.addmm(linear.bias, x, linear.weight.t())
+        weight = linear.weight
+        if index > 0 and self.activation == "relu":
+            active = x.any(dim=0)
+            # Gathering the columns costs a pass over x: worth it only when it saves more.
+            if int(active.sum()) < 0.9 * active.shape[0]:
+                x, weight = x[:, active], weight[:, active]
+        z = torch.addmm(linear.bias, x, weight.t())
         return _activate(z, self.activation, inplace=True)
 
     def normalized(self, x):
