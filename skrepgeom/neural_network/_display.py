@@ -96,7 +96,9 @@ class ActivationWallDisplay:
         return display.plot(ax=ax, cmap=cmap)
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, layer=0, ax=None, cmap="viridis", only_active=False):
+    def from_estimator(
+        cls, estimator, X, y, *, layer=0, ax=None, cmap="viridis", only_active=False
+    ):
         """Wall plot of one layer of a fitted :class:`ForwardForwardClassifier`.
 
         The activations are those of :meth:`ForwardForwardClassifier.transform_layers`
@@ -124,6 +126,14 @@ class ActivationWallDisplay:
         display : ActivationWallDisplay
             The plotted display.
         """
+        from skrepgeom.neural_network._forward_forward import ForwardForwardClassifier
+
+        if not isinstance(estimator, ForwardForwardClassifier):
+            raise TypeError(
+                "ActivationWallDisplay.from_estimator needs a fitted "
+                f"ForwardForwardClassifier, got {type(estimator).__name__}; use "
+                "from_activations for the activations of another network."
+            )
         layers = estimator.transform_layers(X, y)
         if not -len(layers) <= layer < len(layers):
             raise ValueError(f"layer={layer} is out of range for {len(layers)} layer(s).")

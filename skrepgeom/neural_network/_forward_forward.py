@@ -1,24 +1,36 @@
 """Forward-Forward training (Hinton 2022) as a scikit-learn classifier.
 
-The recipe follows the code of *Emergent representations in networks trained with
-the Forward-Forward algorithm* (Tosato et al.): every layer normalises its input to
-unit norm (in the p of the goodness), the goodness is the L2 *norm* of the layer's
-output, the loss is ``softplus(theta - g_pos) + softplus(g_neg - theta)`` and layers
-are trained greedily, one after the other, with no gradient crossing a layer.
+The network, its goodness and the training loops live in ``_ff_net``; this module
+holds the estimator: parameters, input checks, threads, the label value, the
+aggregation of per-layer goodness into class scores, and the fitted state.
 """
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
+from skrepgeom.neural_network._ff_net import (
+    GOODNESS,
+    FFNet,
+    train_backprop,
+    train_backprop_ff,
+    train_greedy,
+)
+from skrepgeom.utils._parallel import check_n_jobs, effective_n_threads
 from skrepgeom.utils._torch import (
     make_generator,
     resolve_device,
@@ -31,220 +43,14 @@ from skrepgeom.utils._validation import validate_float_data
 
 __all__ = ["ForwardForwardClassifier"]
 
-_GOODNESS = ("l2", "sumsq", "l1", "linf")
-_NORM_P = {"l2": 2.0, "sumsq": 2.0, "l1": 1.0, "linf": float("inf")}
-_EPS = 1e-4  # added to the input norm, as in the paper's code
-# Layers at most this wide are trained on one thread when n_jobs=None: their matmuls
-# are too small to amortise the synchronisation of several threads.
+# Under n_jobs=None, networks whose layers are all at most this wide run on one torch
+# thread: their matmuls are too small to amortise the synchronisation of several
+# threads. Measured by asv_bench/compare/neural_network.py ("threads" section).
 _SMALL_LAYER = 256
-
-
-def _chunk_rows(device):
-    """Rows (samples x classes) per chunk of the batched inference passes.
-
-    On the CPU a chunk's activations should stay in cache (1024 x 500 float32 is
-    2 MB): measured on digits 3 x 500, 10k x 10 rows, 1 thread, 1024-row chunks
-    predicted ~25 % faster than 8192-row ones. A GPU wants large launches.
-    """
-    return 1024 if device.type == "cpu" else 65536
-
-
-def _normalize(x, p):
-    return x / (torch.linalg.vector_norm(x, ord=p, dim=1, keepdim=True) + _EPS)
-
-
-def _activate(z, activation, inplace=False):
-    if inplace:
-        return z.clamp_min_(0) if activation == "relu" else z.sigmoid_()
-    return torch.relu(z) if activation == "relu" else torch.sigmoid(z)
-
-
-def _goodness(h, kind):
-    if kind == "l2":
-        return torch.linalg.vector_norm(h, ord=2, dim=1)
-    if kind == "sumsq":
-        return (h * h).sum(dim=1)
-    if kind == "l1":
-        return h.abs().sum(dim=1)
-    return h.abs().amax(dim=1)
-
-
-def _ff_loss(g_pos, g_neg, threshold):
-    """Mean over the concatenated batch of softplus(theta - g_pos), softplus(g_neg - theta)."""
-    return torch.nn.functional.softplus(torch.cat([threshold - g_pos, g_neg - threshold])).mean()
-
-
-# Goodness kinds whose ReLU-layer gradient has a closed form in the layer output h:
-# autograd's ReLU -> norm chain costs several elementwise passes (mask, divide,
-# masked fill, threshold backward) that rival the matmuls for 500-unit layers.
-_FUSED_GOODNESS = ("l2", "sumsq", "l1")
-
-
-class _ReluGoodness(torch.autograd.Function):
-    """Goodness of ``relu(x_hat @ W.T + b)`` with a one-pass backward.
-
-    For h = relu(z): d||h||_2/dz = h/||h||_2 (h is already 0 where z <= 0, so no
-    mask is needed; 0 when h = 0, as autograd gives), d(sum h^2)/dz = 2h and
-    d(sum h)/dz = [z > 0]. ``x_hat`` is a constant (the layer's normalised input).
-    """
-
-    @staticmethod
-    def forward(ctx, x_hat, weight, bias, kind):
-        h = torch.addmm(bias, x_hat, weight.t()).clamp_min_(0)
-        if kind == "l2":
-            g = torch.linalg.vector_norm(h, ord=2, dim=1)
-        elif kind == "sumsq":
-            g = torch.linalg.vector_norm(h, ord=2, dim=1).square_()
-        else:
-            g = h.sum(dim=1)
-        ctx.save_for_backward(x_hat, h, g)
-        ctx.kind = kind
-        return g
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_g):
-        # x_hat is a detached layer input in greedy training: no gradient for it
-        assert not ctx.needs_input_grad[0]
-        x_hat, h, g = ctx.saved_tensors
-        if ctx.kind == "l2":
-            scale = torch.where(g > 0, grad_g / g, torch.zeros_like(g))
-            grad_z = h * scale[:, None]
-        elif ctx.kind == "sumsq":
-            grad_z = h * (2.0 * grad_g)[:, None]
-        else:
-            grad_z = (h > 0).to(h.dtype).mul_(grad_g[:, None])
-        return None, grad_z.t() @ x_hat, grad_z.sum(dim=0), None
-
-
-class _FFNet(torch.nn.Module):
-    """Stack of Linear layers; ``normalize`` puts every layer input on the unit sphere."""
-
-    def __init__(self, sizes, *, n_outputs, activation, goodness, normalize, generator, dtype):
-        super().__init__()
-        self.activation = activation
-        self.goodness = goodness
-        self.p = _NORM_P[goodness]
-        self.normalize = normalize
-        self.layers = torch.nn.ModuleList(
-            _linear(sizes[i], sizes[i + 1], generator, dtype) for i in range(len(sizes) - 1)
-        )
-        self.head = _linear(sizes[-1], n_outputs, generator, dtype) if n_outputs else None
-
-    def layer(self, index, x):
-        if self.normalize:
-            x = _normalize(x, self.p)
-        return _activate(self.layers[index](x), self.activation)
-
-    def layer_inplace(self, index, x):
-        """``layer`` for inference, overwriting ``x``: no temporaries of x's size.
-
-        Large temporaries are fresh pages for the allocator (page faults), which
-        costs as much as the elementwise work for 500-unit layers.
-        """
-        if self.normalize:
-            x = x.div_(torch.linalg.vector_norm(x, ord=self.p, dim=1, keepdim=True) + _EPS)
-        linear = self.layers[index]
-        z = torch.addmm(linear.bias, x, linear.weight.t())
-        return _activate(z, self.activation, inplace=True)
-
-    def goodness_of_normalized(self, index, x_hat):
-        """Goodness of layer ``index`` on an input already normalised (training path)."""
-        linear = self.layers[index]
-        if self.activation == "relu" and self.goodness in _FUSED_GOODNESS:
-            return _ReluGoodness.apply(x_hat, linear.weight, linear.bias, self.goodness)
-        return _goodness(_activate(linear(x_hat), self.activation), self.goodness)
-
-    def forward(self, x):
-        """All hidden activations (list) of ``x``."""
-        outputs = []
-        for index in range(len(self.layers)):
-            x = self.layer(index, x)
-            outputs.append(x)
-        return outputs
-
-
-def _linear(n_in, n_out, generator, dtype):
-    # torch's default initialisation (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight
-    # and bias), drawn from our generator so that random_state decides it.
-    # skip_init: torch's own initialisation would draw from (and advance) the
-    # global RNG before being overwritten.
-    linear = torch.nn.utils.skip_init(torch.nn.Linear, n_in, n_out, dtype=dtype)
-    bound = 1.0 / np.sqrt(n_in)
-    with torch.no_grad():
-        linear.weight.uniform_(-bound, bound, generator=generator)
-        linear.bias.uniform_(-bound, bound, generator=generator)
-    return linear
-
-
-def _batches(n, batch_size, generator, device):
-    permutation = torch.randperm(n, generator=generator).to(device)
-    return [permutation[start : start + batch_size] for start in range(0, n, batch_size)]
-
-
-def _train_layer(
-    net,
-    index,
-    pos_in,
-    neg_in,
-    *,
-    max_epochs,
-    batch_size,
-    learning_rate,
-    threshold,
-    generator,
-    negatives_fn=None,
-    progress=None,
-):
-    """Train layer ``index`` of ``net`` alone (greedy FF); earlier layers are untouched.
-
-    ``pos_in``/``neg_in`` are the detached inputs of the layer; the same minibatch
-    permutation indexes both. ``negatives_fn(epoch)``, when given, returns new
-    negative inputs at the start of each epoch ("hard" negatives).
-
-    Returns per-epoch mean loss, mean positive and mean negative goodness.
-    """
-    layer = net.layers[index]
-    # fused: one multi-tensor kernel per step instead of a dozen per parameter
-    optimizer = torch.optim.Adam(
-        layer.parameters(), lr=learning_rate, fused=pos_in.device.type in ("cpu", "cuda")
-    )
-    n = pos_in.shape[0]
-
-    def normalised(x):
-        # The layer's input is fixed while it trains: normalise it once, not per batch.
-        return _normalize(x, net.p) if net.normalize else x
-
-    # Positives in rows [0, n), negatives in [n, 2n): one gather and one matmul per batch.
-    both = torch.cat([normalised(pos_in), normalised(neg_in)])
-    losses, g_pos_curve, g_neg_curve = [], [], []
-    for epoch in range(max_epochs):
-        if negatives_fn is not None:
-            both[n:] = normalised(negatives_fn(epoch))
-        # Accumulated on the device: no host synchronisation inside the epoch.
-        total = both.new_zeros(3)
-        for rows in _batches(n, batch_size, generator, pos_in.device):
-            m = rows.shape[0]
-            g = net.goodness_of_normalized(index, both[torch.cat([rows, rows + n])])
-            g_pos, g_neg = g[:m], g[m:]
-            loss = _ff_loss(g_pos, g_neg, threshold)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                total += torch.stack([loss * m, g_pos.sum(), g_neg.sum()])
-        loss_sum, g_pos_sum, g_neg_sum = (total / n).tolist()
-        losses.append(loss_sum)
-        g_pos_curve.append(g_pos_sum)
-        g_neg_curve.append(g_neg_sum)
-        if progress is not None:
-            progress.update(1)
-            progress.set_postfix(loss=f"{losses[-1]:.4f}")
-    # Freeze: no gradient ever reaches this layer again.
-    optimizer.zero_grad(set_to_none=True)
-    for parameter in layer.parameters():
-        parameter.requires_grad_(False)
-    return losses, g_pos_curve, g_neg_curve
+# A loss that changes by less than this (relative) over the last epochs has stopped
+# moving: float32 sums of the same batches in another order differ by ~1e-7.
+_STUCK_RTOL = 1e-5
+_STUCK_EPOCHS = 3
 
 
 class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -277,10 +83,16 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         feature ``label`` to the label value; needs ``n_features >= n_classes``.
         ``"concat"``: a one-hot block times the label value is appended (safe for
         tabular data, where the first features carry information).
-    label_value : "max" or float, default="max"
-        Value written at the label's position. ``"max"`` uses the maximum of the
-        training ``X`` (the paper's code uses the max of each batch; a fixed value
-        keeps predictions independent of how the rows are batched).
+    label_value : {"auto", "max"} or float, default="auto"
+        Value written at the label's position. ``"auto"``: the root mean square of
+        the training entries, ``sqrt(mean(X**2))`` (1.0 for an all-zero ``X``), so
+        that the label weighs like one typical feature when the layer normalises
+        its input, and the network is unchanged when ``X`` is multiplied by a
+        constant; one outlying entry barely moves it. ``"max"``: the maximum of the
+        training ``X``, the paper's choice for MNIST, which after a
+        ``StandardScaler`` can be one outlier 30 times larger than the rest and then
+        drowns the data. A fixed value keeps predictions independent of how rows
+        are batched (the paper's code takes the maximum of each batch).
     negatives : {"random_wrong", "hard"}, default="random_wrong"
         ``"random_wrong"``: one wrong label per sample, uniform over the other
         classes, drawn once at the start of ``fit``. ``"hard"``: the wrong label of
@@ -298,7 +110,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         the raw goodness.
     skip_first_layer : bool, default=False
         Leave layer 0 out of the aggregation (Hinton's choice); needs two layers.
-    transform_layer : int or "all", default=-1
+    feature_layer : int or "all", default=-1
         Layer whose activations :meth:`transform` returns (``"all"``: all layers,
         concatenated).
     max_epochs : int, default=300
@@ -306,21 +118,35 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
     batch_size : int, default=1024
         Minibatch size (positives; as many negatives go with them).
     learning_rate : float, default=0.01
-        Adam step size (the paper uses 0.01 for FF and 1e-3 for backprop).
+        Adam step size (the paper uses 0.01 for FF and 1e-3 for backprop). A loss
+        that becomes NaN or infinite stops ``fit`` with a ``ValueError``; a loss that
+        stops moving, or a layer silent on every training row, gives a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
     device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
         Where to train; ``"auto"`` picks CUDA when available.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the network and of the outputs.
     n_jobs : int, default=None
-        Torch intra-op threads during ``fit`` and prediction (set and restored).
-        ``None`` uses **one thread when every layer has at most 256 units** (small
-        matmuls lose more to thread synchronisation than they gain: on a 2-core
-        machine a 2 x 64 fit took 22.7 s with 2 threads and 1.4 s with 1) and
-        torch's current setting otherwise. ``-1`` uses all cores.
+        Drives one pool: **torch's intra-op threads** during ``fit``, prediction and
+        ``transform`` (set, then restored). No joblib workers; BLAS and Numba are
+        not touched. ``k`` uses ``k`` threads, ``-1`` all cores, ``-k`` all but
+        ``k - 1``. ``None`` means the ``n_jobs`` of an enclosing
+        ``joblib.parallel_config`` when there is one; otherwise one thread when
+        every layer has at most 256 units (their matmuls lose more to thread
+        synchronisation than several threads gain; measured in
+        ``asv_bench/compare/neural_network.py``) and torch's current setting for
+        wider networks.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the minibatch order and the negative labels.
     verbose : int, default=0
         Show a tqdm progress bar per layer with the current loss.
+    transform_layer : int or "all"
+        Deprecated alias of ``feature_layer``; accepted with a ``FutureWarning``
+        until version 0.2.
+
+        .. deprecated:: 0.1
+           Use ``feature_layer``: the old name read like the ``transform_layers``
+           method.
 
     Attributes
     ----------
@@ -330,6 +156,11 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when ``X`` has string column names.
+    module_ : torch.nn.Module
+        The fitted network: ``module_.layers`` (``torch.nn.Linear``), ``module_.head``
+        (``training="backprop"`` only) and the label embedding it was trained with.
+        It stays on ``device`` after ``fit``; a pickled classifier holds it on the
+        CPU, and an unpickled one predicts on the CPU.
     n_layers_ : int
         Number of hidden layers.
     label_value_ : float
@@ -347,11 +178,6 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
     --------
     hoyer_sparsity : Sparsity of the activations returned by :meth:`transform_layers`.
     ActivationWallDisplay : The paper's wall plot of the activations.
-
-    Notes
-    -----
-    The fitted network is kept in a private attribute and pickles as CPU tensors;
-    prediction runs where the network lives.
 
     References
     ----------
@@ -375,20 +201,22 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
     (2, 3, 2)
     >>> bool(clf.score(X, y) > 0.8)
     True
+    >>> clf.transform(X[:2]).shape
+    (2, 32)
     """
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions({"relu", "sigmoid"})],
-        "goodness": [StrOptions(set(_GOODNESS))],
+        "goodness": [StrOptions(set(GOODNESS))],
         "threshold": [Interval(Real, 0, None, closed="neither")],
         "label_embedding": [StrOptions({"concat", "overwrite"})],
-        "label_value": [StrOptions({"max"}), Interval(Real, None, None, closed="neither")],
+        "label_value": [StrOptions({"auto", "max"}), Interval(Real, None, None, closed="neither")],
         "negatives": [StrOptions({"random_wrong", "hard"})],
         "training": [StrOptions({"greedy", "backprop_ff", "backprop"})],
         "aggregation": [StrOptions({"softmax_sum", "sum"})],
         "skip_first_layer": ["boolean"],
-        "transform_layer": [Interval(Integral, None, None, closed="neither"), StrOptions({"all"})],
+        "feature_layer": [Interval(Integral, None, None, closed="neither"), StrOptions({"all"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -397,6 +225,11 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "transform_layer": [
+            Interval(Integral, None, None, closed="neither"),
+            StrOptions({"all"}),
+            Hidden(StrOptions({"deprecated"})),
+        ],
     }
 
     def __init__(
@@ -407,12 +240,12 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         goodness="l2",
         threshold=3.0,
         label_embedding="concat",
-        label_value="max",
+        label_value="auto",
         negatives="random_wrong",
         training="greedy",
         aggregation="softmax_sum",
         skip_first_layer=False,
-        transform_layer=-1,
+        feature_layer=-1,
         max_epochs=300,
         batch_size=1024,
         learning_rate=0.01,
@@ -421,6 +254,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         n_jobs=None,
         random_state=None,
         verbose=0,
+        transform_layer="deprecated",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -432,7 +266,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         self.training = training
         self.aggregation = aggregation
         self.skip_first_layer = skip_first_layer
-        self.transform_layer = transform_layer
+        self.feature_layer = feature_layer
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -441,12 +275,11 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.transform_layer = transform_layer
 
     # ------------------------------------------------------------------ helpers
     def _layer_sizes(self):
-        sizes = np.asarray(self.hidden_layer_sizes).ravel() if not np.isscalar(
-            self.hidden_layer_sizes
-        ) else np.asarray([self.hidden_layer_sizes])
+        sizes = np.asarray(self.hidden_layer_sizes).ravel()
         if sizes.size == 0:
             raise ValueError("hidden_layer_sizes must contain at least one layer, got ().")
         if not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
@@ -456,44 +289,63 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
             )
         return [int(size) for size in sizes]
 
-    def _effective_n_jobs(self, sizes):
-        if self.n_jobs is not None:
-            return self.n_jobs
-        return 1 if max(sizes) <= _SMALL_LAYER else None
+    def _n_threads(self, sizes):
+        """Torch threads for the one ``n_jobs`` rule, with the small-layer heuristic."""
+        n_threads = effective_n_threads(self.n_jobs)
+        if n_threads is None and max(sizes) <= _SMALL_LAYER:
+            return 1
+        return n_threads
 
-    def _check_transform_layer(self, n_layers):
-        if self.transform_layer == "all":
-            return
-        if not -n_layers <= self.transform_layer < n_layers:
+    def _threads(self):
+        return torch_threads(self._n_threads(self._layer_sizes()))
+
+    def _feature_layer(self):
+        """``feature_layer``, or the deprecated ``transform_layer`` when that was set."""
+        if self.transform_layer == "deprecated":
+            return self.feature_layer
+        if self.feature_layer != -1:
             raise ValueError(
-                f"transform_layer={self.transform_layer} is out of range for a network "
-                f"of {n_layers} layer(s); use an index in [{-n_layers}, {n_layers - 1}] or 'all'."
+                "Set only feature_layer: transform_layer is its deprecated alias, got "
+                f"feature_layer={self.feature_layer!r} and "
+                f"transform_layer={self.transform_layer!r}."
             )
+        warnings.warn(
+            "transform_layer was renamed feature_layer in 0.1 and will be removed in 0.2; "
+            "use feature_layer.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return self.transform_layer
 
-    def _embed(self, X, labels):
-        """Embed class indices ``labels`` (long tensor) into the rows of ``X``."""
-        n_classes = self.classes_.shape[0]
-        rows = torch.arange(X.shape[0], device=X.device)
-        if self.label_embedding == "overwrite":
-            Z = X.clone()
-            Z[:, :n_classes] = 0
-        else:
-            Z = torch.cat([X, X.new_zeros((X.shape[0], n_classes))], dim=1)
-            labels = labels + X.shape[1]
-        Z[rows, labels] = self.label_value_
-        return Z
+    def _check_feature_layer(self, n_layers):
+        layer = self._feature_layer()
+        if layer == "all":
+            return layer
+        if not -n_layers <= layer < n_layers:
+            raise ValueError(
+                f"feature_layer={layer} is out of range for a network of {n_layers} "
+                f"layer(s); use an index in [{-n_layers}, {n_layers - 1}] or 'all'."
+            )
+        return layer
 
-    def _embed_all(self, X):
-        """Every row of ``X`` with every class: (n * n_classes, d'), class fastest."""
-        n_classes = self.classes_.shape[0]
-        labels = torch.arange(n_classes, device=X.device).repeat(X.shape[0])
-        return self._embed(X.repeat_interleave(n_classes, dim=0), labels)
+    def _label_value(self, X):
+        if self.label_value == "max":
+            return float(X.max())
+        if self.label_value == "auto":
+            rms = float(np.sqrt(np.mean(np.square(X, dtype=np.float64))))
+            return rms if rms > 0 else 1.0
+        return float(self.label_value)
 
     def _to_net(self, X):
         if not X.flags.writeable:  # torch warns on read-only arrays
             X = X.copy()
-        parameter = next(self._net.parameters())
+        parameter = next(self.module_.parameters())
         return to_tensor(X, dtype=parameter.dtype, device=parameter.device)
+
+    def _progress(self, desc):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.max_epochs, desc=desc, disable=not self.verbose, leave=True)
 
     # ---------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -517,6 +369,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        check_n_jobs(self.n_jobs)
         X = validate_float_data(self, X, reset=True)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
@@ -530,7 +383,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
             )
         sizes = self._layer_sizes()
         n_layers = len(sizes)
-        self._check_transform_layer(n_layers)
+        self._check_feature_layer(n_layers)
         if self.skip_first_layer and n_layers < 2:
             raise ValueError("skip_first_layer=True needs at least 2 hidden layers.")
         if self.training != "backprop" and self.label_embedding == "overwrite":
@@ -543,26 +396,22 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         device = resolve_device(self.device)
         dtype = resolve_dtype(self.dtype)
         rng = check_random_state(self.random_state)
-        self.label_value_ = float(X.max()) if self.label_value == "max" else float(self.label_value)
+        self.label_value_ = self._label_value(X)
         self.n_layers_ = n_layers
 
-        with torch_threads(self._effective_n_jobs(sizes)):
+        with torch_threads(self._n_threads(sizes)):
             generator = make_generator(rng, "cpu")
-            if self.training == "backprop":
-                n_in, n_outputs = X.shape[1], n_classes
-            else:
-                n_in = X.shape[1] + (n_classes if self.label_embedding == "concat" else 0)
-                n_outputs = 0
-            net = _FFNet(
-                [n_in, *sizes],
-                n_outputs=n_outputs,
+            net = FFNet(
+                X.shape[1],
+                sizes,
+                n_classes=n_classes,
+                label_embedding=None if self.training == "backprop" else self.label_embedding,
+                label_value=self.label_value_,
                 activation=self.activation,
                 goodness=self.goodness,
-                normalize=self.training != "backprop",
                 generator=generator,
                 dtype=dtype,
             ).to(device)
-            self._net = net
             if not X.flags.writeable:  # torch warns on read-only arrays
                 X = X.copy()
             X_t = to_tensor(X, dtype=dtype, device=device)
@@ -570,186 +419,66 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
             # One wrong label per sample, uniform over the other classes.
             offsets = rng.randint(1, n_classes, size=X.shape[0])
             y_neg = torch.as_tensor((y_index + offsets) % n_classes, device=device)
-            if self.training == "greedy":
-                self._fit_greedy(net, X_t, y_t, y_neg, generator)
-            elif self.training == "backprop_ff":
-                self._fit_backprop_ff(net, X_t, y_t, y_neg, generator)
+            common = dict(
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                generator=generator,
+                progress=self._progress,
+            )
+            if self.training == "backprop":
+                self.loss_curve_ = train_backprop(net, X_t, y_t, **common)
+                self.goodness_pos_curve_ = self.goodness_neg_curve_ = None
             else:
-                self._fit_backprop(net, X_t, y_t, generator)
+                trainer = train_greedy if self.training == "greedy" else train_backprop_ff
+                self.loss_curve_, self.goodness_pos_curve_, self.goodness_neg_curve_ = trainer(
+                    net,
+                    X_t,
+                    y_t,
+                    y_neg,
+                    hard_negatives=self.negatives == "hard",
+                    threshold=self.threshold,
+                    **common,
+                )
             net.eval()
             for parameter in net.parameters():
                 parameter.requires_grad_(False)
+        self.module_ = net
         self.n_iter_ = self.max_epochs
+        self._warn_if_stuck()
         return self
 
-    def _progress(self, desc):
-        from tqdm.auto import tqdm
-
-        return tqdm(total=self.max_epochs, desc=desc, disable=not self.verbose, leave=True)
-
-    def _fit_greedy(self, net, X, y, y_neg, generator):
-        n, n_classes = X.shape[0], self.classes_.shape[0]
-        pos_in, neg_in = self._embed(X, y), self._embed(X, y_neg)
-        # For hard negatives: the layer input of every (sample, class) pair.
-        all_in = self._embed_all(X) if self.negatives == "hard" else None
-        rows = torch.arange(n, device=X.device)
-        self.loss_curve_, self.goodness_pos_curve_, self.goodness_neg_curve_ = [], [], []
-        for index in range(len(net.layers)):
-            negatives_fn = None
-            if all_in is not None:
-
-                def negatives_fn(epoch, index=index, all_in=all_in):
-                    with torch.no_grad():
-                        g = self._chunked(lambda Z: _goodness(net.layer(index, Z), net.goodness), all_in)
-                    g = g.reshape(n, n_classes)
-                    g[rows, y] = -torch.inf
-                    return all_in.reshape(n, n_classes, -1)[rows, g.argmax(dim=1)]
-
-            with self._progress(f"FF layer {index}") as progress:
-                losses, g_pos, g_neg = _train_layer(
-                    net,
-                    index,
-                    pos_in,
-                    neg_in,
-                    max_epochs=self.max_epochs,
-                    batch_size=self.batch_size,
-                    learning_rate=self.learning_rate,
-                    threshold=self.threshold,
-                    generator=generator,
-                    negatives_fn=negatives_fn,
-                    progress=progress,
+    def _warn_if_stuck(self):
+        """ConvergenceWarning when a loss has stopped moving or a layer is silent."""
+        problems = []
+        greedy = self.training == "greedy"
+        for index, curve in enumerate(self.loss_curve_):
+            where = f"layer {index}" if greedy else "the network"
+            tail = curve[-_STUCK_EPOCHS:]
+            if len(tail) >= 2 and max(tail) - min(tail) <= _STUCK_RTOL * abs(tail[-1]):
+                problems.append(
+                    f"the loss of {where} did not move over its last {len(tail)} epochs "
+                    f"(stays at {tail[-1]:.6g})"
                 )
-            self.loss_curve_.append(losses)
-            self.goodness_pos_curve_.append(g_pos)
-            self.goodness_neg_curve_.append(g_neg)
-            if index + 1 < len(net.layers):
-                with torch.no_grad():
-                    pos_in = net.layer(index, pos_in)
-                    neg_in = net.layer(index, neg_in)
-                    if all_in is not None:
-                        all_in = self._chunked(lambda Z: net.layer(index, Z), all_in)
-
-    @staticmethod
-    def _chunked(fn, Z):
-        rows = _chunk_rows(Z.device)
-        return torch.cat([fn(Z[s : s + rows]) for s in range(0, Z.shape[0], rows)])
-
-    def _fit_backprop_ff(self, net, X, y, y_neg, generator):
-        n, n_classes = X.shape[0], self.classes_.shape[0]
-        n_layers = len(net.layers)
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
-        pos_in = self._embed(X, y)
-        neg_in = self._embed(X, y_neg)
-        rows = torch.arange(n, device=X.device)
-        self.loss_curve_ = [[]]
-        self.goodness_pos_curve_ = [[] for _ in range(n_layers)]
-        self.goodness_neg_curve_ = [[] for _ in range(n_layers)]
-        with self._progress("backprop_ff") as progress:
-            for _ in range(self.max_epochs):
-                if self.negatives == "hard":
-                    with torch.no_grad():
-                        g = self._goodness_tensor(X, net).sum(dim=2)
-                    g[rows, y] = -torch.inf
-                    neg_in = self._embed(X, g.argmax(dim=1))
-                total = 0.0
-                g_pos_total = [0.0] * n_layers
-                g_neg_total = [0.0] * n_layers
-                for batch in _batches(n, self.batch_size, generator, X.device):
-                    m = batch.shape[0]
-                    outputs = net(torch.cat([pos_in[batch], neg_in[batch]]))
-                    loss = 0.0
-                    for index, out in enumerate(outputs):
-                        g = _goodness(out, net.goodness)
-                        loss = loss + _ff_loss(g[:m], g[m:], self.threshold)
-                        g_pos_total[index] += g[:m].sum().item()
-                        g_neg_total[index] += g[m:].sum().item()
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    total += loss.item() * m
-                self.loss_curve_[0].append(total / n)
-                for index in range(n_layers):
-                    self.goodness_pos_curve_[index].append(g_pos_total[index] / n)
-                    self.goodness_neg_curve_[index].append(g_neg_total[index] / n)
-                progress.update(1)
-                progress.set_postfix(loss=f"{total / n:.4f}")
-
-    def _fit_backprop(self, net, X, y, generator):
-        n = X.shape[0]
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
-        self.loss_curve_ = [[]]
-        self.goodness_pos_curve_ = self.goodness_neg_curve_ = None
-        with self._progress("backprop") as progress:
-            for _ in range(self.max_epochs):
-                total = 0.0
-                for batch in _batches(n, self.batch_size, generator, X.device):
-                    logits = net.head(net(X[batch])[-1])
-                    loss = torch.nn.functional.cross_entropy(logits, y[batch])
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    total += loss.item() * batch.shape[0]
-                self.loss_curve_[0].append(total / n)
-                progress.update(1)
-                progress.set_postfix(loss=f"{total / n:.4f}")
+        if self.goodness_pos_curve_ is not None:
+            for index, (g_pos, g_neg) in enumerate(
+                zip(self.goodness_pos_curve_, self.goodness_neg_curve_)
+            ):
+                if g_pos[-1] == 0 and g_neg[-1] == 0:
+                    problems.append(f"layer {index} is silent on every training row")
+        if problems:
+            warnings.warn(
+                f"{type(self).__name__} did not learn: {'; '.join(problems)}. "
+                f"learning_rate={self.learning_rate!r} is probably too large (units die) "
+                "or too small (weights do not change).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     # ---------------------------------------------------------------- predict
-    def _first_layer_all_classes(self, X, net):
-        """Pre-activation of layer 0 for every (sample, class) pair: (n * n_classes, h).
-
-        The embedded rows of one sample differ only in the label slot, and their norm
-        ``||(x_data, label_value_)||_p`` does not depend on the class; so the data part
-        goes through the weights once per sample and each class adds one weight
-        column: ``(W x_data + v W[:, j_c]) / (||.|| + eps) + b``. This does 1/n_classes
-        of the first layer's multiply-adds of the plain per-class forward.
-        """
-        n_classes = self.classes_.shape[0]
-        linear = net.layers[0]
-        if self.label_embedding == "overwrite":
-            data = X.clone()
-            data[:, :n_classes] = 0
-            label_columns = linear.weight[:, :n_classes]
-            data_weight = linear.weight
-        else:
-            data = X
-            label_columns = linear.weight[:, X.shape[1] :]
-            data_weight = linear.weight[:, : X.shape[1]]
-        value = abs(self.label_value_)
-        if net.p == 2:
-            norm = torch.sqrt(torch.linalg.vector_norm(data, ord=2, dim=1).square() + value**2)
-        elif net.p == 1:
-            norm = torch.linalg.vector_norm(data, ord=1, dim=1) + value
-        else:
-            norm = torch.linalg.vector_norm(data, ord=float("inf"), dim=1).clamp_min(value)
-        scale = 1.0 / (norm + _EPS)
-        # (n, h) and (n_classes, h): the only n * n_classes * h pass is the addcmul.
-        shared = torch.addcmul(linear.bias, data @ data_weight.t(), scale[:, None])
-        per_class = self.label_value_ * label_columns.t()
-        z = torch.addcmul(shared[:, None, :], scale[:, None, None], per_class[None, :, :])
-        return z.reshape(X.shape[0] * n_classes, -1)
-
-    def _goodness_tensor(self, X, net):
-        """(n, n_classes, n_layers) goodness, one batched pass over n * n_classes rows."""
-        n_classes = self.classes_.shape[0]
-        per_chunk = max(1, _chunk_rows(X.device) // n_classes)
-        blocks = []
-        for start in range(0, X.shape[0], per_chunk):
-            # Only the label-embedding modes get here, and they all normalise.
-            z = self._first_layer_all_classes(X[start : start + per_chunk], net)
-            h = _activate(z, net.activation, inplace=True)
-            g = [_goodness(h, net.goodness)]
-            for index in range(1, len(net.layers)):
-                h = net.layer_inplace(index, h)
-                g.append(_goodness(h, net.goodness))
-            blocks.append(torch.stack(g, dim=1).reshape(-1, n_classes, len(g)))
-        return torch.cat(blocks)
-
     def _validate_for_predict(self, X):
         check_is_fitted(self)
         return validate_float_data(self, X, reset=False)
-
-    def _threads(self):
-        return torch_threads(self._effective_n_jobs(self._layer_sizes()))
 
     def goodness_scores(self, X):
         """Goodness of every layer for every candidate label.
@@ -771,16 +500,18 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
                 'goodness_scores is undefined for training="backprop", which embeds no label.'
             )
         with self._threads(), torch.inference_mode():
-            return to_numpy(self._goodness_tensor(self._to_net(X), self._net))
+            return to_numpy(self.module_.goodness_all_classes(self._to_net(X)))
 
     def _class_scores(self, X):
-        """(n, n_classes) tensor whose rows sum to 1 and whose argmax is the prediction."""
-        X = self._validate_for_predict(X)
+        """(n, n_classes) tensor whose rows sum to 1 and whose argmax is the prediction.
+
+        ``X`` is already validated.
+        """
         with self._threads(), torch.inference_mode():
             X_t = self._to_net(X)
             if self.training == "backprop":
-                return torch.softmax(self._net.head(self._net(X_t)[-1]), dim=1)
-            g = self._goodness_tensor(X_t, self._net)
+                return torch.softmax(self.module_.logits(X_t), dim=1)
+            g = self.module_.goodness_all_classes(X_t)
             if self.skip_first_layer:
                 g = g[:, :, 1:]
             if self.aggregation == "softmax_sum":
@@ -804,7 +535,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns in the order of ``classes_``.
         """
-        return to_numpy(self._class_scores(X))
+        return to_numpy(self._class_scores(self._validate_for_predict(X)))
 
     def predict(self, X):
         """Class of highest aggregated goodness.
@@ -819,7 +550,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        scores = self._class_scores(X)
+        scores = self._class_scores(self._validate_for_predict(X))
         return self.classes_[to_numpy(scores.argmax(dim=1))]
 
     def transform_layers(self, X, y=None):
@@ -855,19 +586,11 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         with self._threads(), torch.inference_mode():
             X_t = self._to_net(X)
             if self.training != "backprop":
-                labels = torch.as_tensor(y_index, device=X_t.device)
-                X_t = self._embed(X_t, labels)
-            rows = _chunk_rows(X_t.device)
-            outputs = [
-                torch.cat(parts)
-                for parts in zip(
-                    *(self._net(X_t[s : s + rows]) for s in range(0, X_t.shape[0], rows))
-                )
-            ]
-            return [to_numpy(out) for out in outputs]
+                X_t = self.module_.embed(X_t, torch.as_tensor(y_index, device=X_t.device))
+            return [to_numpy(out) for out in self.module_.activations(X_t)]
 
     def transform(self, X):
-        """Activations of ``transform_layer`` with the predicted label embedded.
+        """Activations of ``feature_layer`` with the predicted label embedded.
 
         Parameters
         ----------
@@ -880,19 +603,44 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
             Activations of the chosen layer (all layers side by side for ``"all"``).
         """
         check_is_fitted(self)
-        self._check_transform_layer(self.n_layers_)
+        layer = self._check_feature_layer(self.n_layers_)
         layers = self.transform_layers(X)
-        if self.transform_layer == "all":
+        if layer == "all":
             return np.hstack(layers)
-        return layers[self.transform_layer]
+        return layers[layer]
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the units :meth:`transform` returns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in :meth:`fit`; the outputs are
+            units, not input features.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``"forwardforwardclassifier_layer<l>_unit<j>"`` for unit ``j`` of layer
+            ``l`` (layers counted from 0), for the layer(s) of ``feature_layer``.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        layer = self._check_feature_layer(self.n_layers_)
+        sizes = [linear.out_features for linear in self.module_.layers]
+        indices = range(self.n_layers_) if layer == "all" else [range(self.n_layers_)[layer]]
+        prefix = type(self).__name__.lower()
+        return np.asarray(
+            [f"{prefix}_layer{i}_unit{j}" for i in indices for j in range(sizes[i])], dtype=object
+        )
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
         state = super().__getstate__()
-        if "_net" in state:
+        if "module_" in state:
+            # A copy: pickling must not move the live estimator's network.
             state = dict(state)
-            net = copy.deepcopy(state["_net"]).cpu()
-            state["_net"] = net
+            state["module_"] = copy.deepcopy(state["module_"]).cpu()
         return state
 
     def __sklearn_tags__(self):

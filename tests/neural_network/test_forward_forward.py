@@ -1,17 +1,20 @@
 import pickle
+import warnings
 
+import joblib
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris, make_blobs
-from sklearn.exceptions import NotFittedError
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skrepgeom.neural_network import ForwardForwardClassifier, hoyer_sparsity
-from skrepgeom.neural_network import _forward_forward as ff
+from skrepgeom.neural_network import _ff_net as ffnet
 
 SMALL = dict(hidden_layer_sizes=(16, 16), max_epochs=5, batch_size=32, random_state=0)
 
@@ -44,12 +47,14 @@ def test_one_layer_step_matches_hand_written_loss_and_gradient():
     torch.manual_seed(0)
     d, h, n, theta, lr = 7, 5, 12, 3.0, 0.01
     generator = torch.Generator().manual_seed(0)
-    net = ff._FFNet(
-        [d, h],
-        n_outputs=0,
+    net = ffnet.FFNet(
+        d,
+        [h],
+        n_classes=2,
+        label_embedding="overwrite",
+        label_value=1.0,
         activation="relu",
         goodness="l2",
-        normalize=True,
         generator=generator,
         dtype=torch.float64,
     )
@@ -73,7 +78,7 @@ def test_one_layer_step_matches_hand_written_loss_and_gradient():
 
     # The library's step.
     out = net.layer(0, x)
-    ours = ff._ff_loss(ff._goodness(out[:n], "l2"), ff._goodness(out[n:], "l2"), theta)
+    ours = ffnet.ff_loss(ffnet.goodness_of(out[:n], "l2"), ffnet.goodness_of(out[n:], "l2"), theta)
     ours.backward()
     np.testing.assert_allclose(ours.item(), loss.item(), atol=1e-6)
     np.testing.assert_allclose(net.layers[0].weight.grad, grad_W, atol=1e-6)
@@ -81,7 +86,7 @@ def test_one_layer_step_matches_hand_written_loss_and_gradient():
 
     # One full-batch epoch = one Adam step: the first Adam step is lr * g / (|g| + eps).
     net.layers[0].weight.grad = net.layers[0].bias.grad = None
-    losses, _, _ = ff._train_layer(
+    losses, _, _ = ffnet.train_layer(
         net, 0, x_pos, x_neg, max_epochs=1, batch_size=n, learning_rate=lr,
         threshold=theta, generator=torch.Generator().manual_seed(1),
     )
@@ -103,11 +108,11 @@ def test_fused_relu_goodness_gradient_matches_autograd(goodness):
     b = torch.randn(5, dtype=torch.float64, generator=generator, requires_grad=True)
     weights = torch.randn(40, dtype=torch.float64, generator=generator)
     W.data[:, :] = W.data.abs()
-    fused = ff._ReluGoodness.apply(x_hat, W, b, goodness)
+    fused = ffnet.ReluGoodness.apply(x_hat, W, b, goodness)
     (fused * weights).sum().backward()
     grad_fused = W.grad.clone(), b.grad.clone()
     W.grad = b.grad = None
-    reference = ff._goodness(torch.relu(x_hat @ W.T + b), goodness)
+    reference = ffnet.goodness_of(torch.relu(x_hat @ W.T + b), goodness)
     (reference * weights).sum().backward()
     assert fused[0] == 0 and reference[0] == 0
     np.testing.assert_allclose(fused.detach(), reference.detach(), rtol=1e-12)
@@ -133,22 +138,36 @@ def test_goodness_scores_equal_a_forward_per_class(iris, params):
     rng = np.random.default_rng(0)
     X = np.vstack([X + 0.05 * rng.standard_normal(X.shape) for _ in range(5)])
     y = np.tile(y, 5)
-    assert X.shape[0] * 3 > 2 * ff._chunk_rows(torch.device("cpu"))
+    assert X.shape[0] * 3 > 2 * ffnet.chunk_rows(torch.device("cpu"))
     clf = ForwardForwardClassifier(**{**SMALL, "dtype": "float64"}, **params).fit(X, y)
+    # Half of layer 0 silent on every row: inference then leaves those units out.
+    with torch.no_grad():
+        clf.module_.layers[0].bias[:8] = -1e3
     G = clf.goodness_scores(X)
     X_t = torch.as_tensor(X)
     for c in range(3):
-        h = clf._embed(X_t, torch.full((X.shape[0],), c))
-        for index in range(clf.n_layers_):
-            h = clf._net.layer(index, h)
+        # Embedding and layers written out here, not taken from the network's methods.
+        if clf.label_embedding == "overwrite":
+            h = X_t.clone()
+            h[:, :3] = 0
+            h[:, c] = clf.label_value_
+        else:
+            onehot = torch.zeros(X.shape[0], 3, dtype=X_t.dtype)
+            onehot[:, c] = clf.label_value_
+            h = torch.cat([X_t, onehot], dim=1)
+        p = {"l1": 1, "linf": float("inf")}.get(clf.goodness, 2)
+        for index, linear in enumerate(clf.module_.layers):
+            h = h / (torch.linalg.vector_norm(h, ord=p, dim=1, keepdim=True) + 1e-4)
+            z = h @ linear.weight.T + linear.bias
+            h = torch.relu(z) if clf.activation == "relu" else torch.sigmoid(z)
             np.testing.assert_allclose(
-                G[:, c, index], ff._goodness(h, clf.goodness).numpy(), rtol=1e-10, atol=1e-12
+                G[:, c, index], ffnet.goodness_of(h, clf.goodness).numpy(), rtol=1e-10, atol=1e-12
             )
 
 
 def test_greedy_training_never_touches_earlier_layers(iris, monkeypatch):
     X, y = iris
-    original = ff._train_layer
+    original = ffnet.train_layer
     checked = []
 
     def spy(net, index, *args, **kwargs):
@@ -164,7 +183,7 @@ def test_greedy_training_never_touches_earlier_layers(iris, monkeypatch):
         checked.append(index)
         return result
 
-    monkeypatch.setattr(ff, "_train_layer", spy)
+    monkeypatch.setattr(ffnet, "train_layer", spy)
     ForwardForwardClassifier(**{**SMALL, "hidden_layer_sizes": (8, 8, 8)}).fit(X, y)
     assert checked == [0, 1, 2]
 
@@ -228,7 +247,8 @@ def test_different_seeds_differ(iris):
 
 def test_greedy_learns_iris(iris):
     X, y = iris
-    clf = ForwardForwardClassifier(**{**SMALL, "max_epochs": 40}).fit(X, y)
+    # Four features: a label at the data's maximum (3.1) is learnt faster than at its RMS.
+    clf = ForwardForwardClassifier(**{**SMALL, "max_epochs": 40}, label_value="max").fit(X, y)
     assert clf.score(X, y) > 0.85
     # The goodness separates positives from negatives at the end of training.
     assert clf.goodness_pos_curve_[0][-1] > clf.goodness_neg_curve_[0][-1]
@@ -242,9 +262,9 @@ def test_transform_and_transform_layers(iris):
     predicted = clf.transform_layers(X)
     np.testing.assert_array_equal(clf.transform(X), predicted[-1])
     np.testing.assert_array_equal(
-        clf.set_params(transform_layer="all").transform(X), np.hstack(predicted)
+        clf.set_params(feature_layer="all").transform(X), np.hstack(predicted)
     )
-    np.testing.assert_array_equal(clf.set_params(transform_layer=0).transform(X), predicted[0])
+    np.testing.assert_array_equal(clf.set_params(feature_layer=0).transform(X), predicted[0])
     # Activations with true labels embedded equal those with predictions where they agree.
     agree = clf.predict(X) == y
     np.testing.assert_array_equal(layers[0][agree], predicted[0][agree])
@@ -256,55 +276,98 @@ def test_string_labels_and_label_value(iris):
     clf = ForwardForwardClassifier(**SMALL, label_value=2.5).fit(X, names)
     assert clf.label_value_ == 2.5
     assert set(clf.predict(X)) <= set(names)
-    clf = ForwardForwardClassifier(**SMALL).fit(X, names)
+    clf = ForwardForwardClassifier(**SMALL, label_value="max").fit(X, names)
     assert clf.label_value_ == pytest.approx(X.max())
+    clf = ForwardForwardClassifier(**SMALL).fit(3.0 * X, names)
+    assert clf.label_value_ == pytest.approx(3.0 * np.sqrt(np.mean(X**2)), rel=1e-12)
+    assert ForwardForwardClassifier(**SMALL).fit(np.zeros_like(X), names).label_value_ == 1.0
+
+
+def test_auto_label_value_is_scale_free_and_barely_moved_by_an_outlier(iris):
+    """With the label at the inputs' RMS, multiplying X by c changes no normalised input."""
+    X, y = iris
+    params = {**SMALL, "dtype": "float64", "max_epochs": 10}
+    a = ForwardForwardClassifier(**params).fit(X, y)
+    b = ForwardForwardClassifier(**params).fit(1000.0 * X, y)
+    # The only scale-dependent term is the 1e-4 added to every input norm.
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-3)
+    np.testing.assert_array_equal(a.predict(X), b.predict(1000.0 * X))
+    # Standard-normal data of the size of digits with one pixel as far out as there.
+    Z = np.random.default_rng(0).standard_normal((1000, 64))
+    Z[0, 0] = 40.0
+    labels = np.arange(1000) % 2
+    tiny = dict(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
+    assert ForwardForwardClassifier(**tiny, label_value="max").fit(Z, labels).label_value_ == 40.0
+    auto = ForwardForwardClassifier(**tiny).fit(Z, labels).label_value_
+    assert auto == pytest.approx(np.sqrt(np.mean(Z**2)), rel=1e-12)
+    assert 0.95 < auto < 1.05
 
 
 # ----------------------------------------------------------- digits
 
 
-def _digits_run(split, *, training, hidden, epochs, batch_size, lr, embedding="overwrite"):
+def _fit_and_measure(split, **params):
     X_train, X_test, y_train, y_test = split
-    clf = ForwardForwardClassifier(
-        hidden_layer_sizes=hidden,
-        training=training,
-        label_embedding=embedding,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=lr,
-        random_state=0,
-    ).fit(X_train, y_train)
+    clf = ForwardForwardClassifier(random_state=0, **params).fit(X_train, y_train)
     correct = clf.predict(X_test) == y_test
     layers = clf.transform_layers(X_test[correct], y_test[correct])
     return correct.mean(), [float(np.nanmean(hoyer_sparsity(H))) for H in layers]
 
 
-def test_digits_fast_ff_sparser_than_backprop(digits_split):
-    acc_ff, hoyer_ff = _digits_run(
-        digits_split, training="greedy", hidden=(200, 200), epochs=100, batch_size=1024, lr=0.01
+@pytest.fixture(scope="module")
+def digits_reference(digits_split):
+    """The paper's recipe on digits, 3 x 500, full-batch: FF and its BP baseline.
+
+    FF's label is the training maximum, as in the paper's code. 200 FF epochs per
+    layer (300 give acc 0.91, first-layer Hoyer 0.75; 200 give 0.91, 0.73) and 100
+    BP epochs (the same 0.97, 0.45 as 300) keep the numbers in the bands below.
+    """
+    common = dict(hidden_layer_sizes=(500, 500, 500), batch_size=4096)
+    ff_result = _fit_and_measure(
+        digits_split, **common, training="greedy", label_embedding="overwrite",
+        label_value="max", max_epochs=200, learning_rate=0.01,
     )
-    acc_bp, hoyer_bp = _digits_run(
-        digits_split, training="backprop", hidden=(200, 200), epochs=100, batch_size=1024, lr=1e-3
+    bp_result = _fit_and_measure(
+        digits_split, **common, training="backprop", max_epochs=100, learning_rate=1e-3
     )
-    print(f"FF acc={acc_ff:.3f} hoyer={hoyer_ff}; BP acc={acc_bp:.3f} hoyer={hoyer_bp}")
-    assert acc_ff >= 0.85
-    assert hoyer_ff[0] >= hoyer_bp[0] + 0.15
+    return ff_result, bp_result
 
 
 @pytest.mark.slow
-def test_digits_reference_numbers(digits_split):
-    acc_ff, hoyer_ff = _digits_run(
-        digits_split, training="greedy", hidden=(500, 500, 500), epochs=300, batch_size=4096, lr=0.01
-    )
-    acc_bp, hoyer_bp = _digits_run(
-        digits_split, training="backprop", hidden=(500, 500, 500), epochs=300, batch_size=4096, lr=1e-3
-    )
+def test_digits_reference_numbers(digits_reference):
+    """FF's first layer is far sparser than BP's at a slightly lower accuracy.
+
+    The bands are the values of this recipe (Tosato et al. report the same ordering
+    on MNIST: FF sparse category-specific ensembles, BP dense shared activity).
+    """
+    (acc_ff, hoyer_ff), (acc_bp, hoyer_bp) = digits_reference
     print(f"FF acc={acc_ff:.3f} hoyer={hoyer_ff}; BP acc={acc_bp:.3f} hoyer={hoyer_bp}")
     assert acc_ff == pytest.approx(0.90, abs=0.03)
     assert hoyer_ff[0] == pytest.approx(0.75, abs=0.05)
     assert acc_bp == pytest.approx(0.97, abs=0.02)
     assert hoyer_bp[0] == pytest.approx(0.45, abs=0.06)
     assert hoyer_ff[0] >= hoyer_bp[0] + 0.2
+
+
+def test_auto_label_value_after_standard_scaler_keeps_accuracy(digits_split):
+    """On standard-scaled digits the training max is one outlying pixel (~35).
+
+    The default (the inputs' RMS, 0.97 here) must match a label of 1.0 and beat the
+    max; one seed and a short budget here, three seeds in the compare script.
+    """
+    X_train, X_test, y_train, y_test = digits_split
+    assert X_train.max() > 30
+    params = dict(hidden_layer_sizes=(64, 64), max_epochs=40, batch_size=128, random_state=0)
+    accuracy = {
+        value: ForwardForwardClassifier(**params, label_value=value)
+        .fit(X_train, y_train)
+        .score(X_test, y_test)
+        for value in ("auto", 1.0, "max")
+    }
+    print(accuracy)
+    # 0.01 is 5 of 540 test digits: what a label of 0.97 instead of 1.0 may move.
+    assert accuracy["auto"] >= accuracy[1.0] - 0.01
+    assert accuracy["auto"] >= accuracy["max"] + 0.02
 
 
 # ----------------------------------------------------------- bad input
@@ -352,8 +415,10 @@ def test_rejects_overwrite_with_too_few_features(iris):
         (dict(goodness="l3"), "goodness"),
         (dict(training="hebbian"), "training"),
         (dict(aggregation="mean"), "aggregation"),
-        (dict(transform_layer=2), "transform_layer=2"),
-        (dict(transform_layer=-3), "transform_layer=-3"),
+        (dict(feature_layer=2), "feature_layer=2"),
+        (dict(feature_layer=-3), "feature_layer=-3"),
+        (dict(feature_layer=0, transform_layer=1), "Set only feature_layer"),
+        (dict(n_jobs=0), "n_jobs=0 is not valid"),
         (dict(skip_first_layer=True, hidden_layer_sizes=(8,)), "skip_first_layer"),
     ],
 )
@@ -393,9 +458,12 @@ def test_clone_pickle_and_cpu_state(iris):
     X, y = iris
     clf = ForwardForwardClassifier(**SMALL).fit(X, y)
     assert clone(clf).get_params() == clf.get_params()
+    module = clf.module_
     restored = pickle.loads(pickle.dumps(clf))
+    assert clf.module_ is module and restored.module_ is not module
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-    assert all(p.device.type == "cpu" for p in restored._net.parameters())
+    assert isinstance(restored.module_, torch.nn.Module)
+    assert all(p.device.type == "cpu" for p in restored.module_.parameters())
     # The fitted object itself is unchanged by pickling.
     np.testing.assert_array_equal(clf.predict(X), restored.predict(X))
 
@@ -416,17 +484,99 @@ def test_threads_set_and_restored(iris, monkeypatch):
     X, y = iris
     before = torch.get_num_threads()
     seen = []
-    original = ff._train_layer
+    original = ffnet.train_layer
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(ff, "_train_layer", spy)
+    monkeypatch.setattr(ffnet, "train_layer", spy)
     ForwardForwardClassifier(**SMALL).fit(X, y)  # small layers: one thread
     ForwardForwardClassifier(**SMALL, n_jobs=2).fit(X, y)
-    assert seen == [1, 1, 2, 2]
+    # None honours an enclosing joblib configuration, small layers or not.
+    with joblib.parallel_config(n_jobs=3):
+        ForwardForwardClassifier(**SMALL).fit(X, y)
+    # Wide layers under None: torch's own setting is left alone.
+    torch.set_num_threads(2)
+    try:
+        ForwardForwardClassifier(**{**SMALL, "hidden_layer_sizes": (257,)}).fit(X, y)
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 1, 2, 2, 3, 3, 2]
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_pickles_to_cpu(iris):
+    X, y = iris
+    clf = ForwardForwardClassifier(**SMALL, device="cuda", dtype="float64").fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert next(clf.module_.parameters()).device.type == "cuda"
+    assert all(p.device.type == "cpu" for p in restored.module_.parameters())
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), rtol=1e-9)
+
+
+def test_set_output_pandas_in_a_pipeline(iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    pipe = make_pipeline(StandardScaler(), ForwardForwardClassifier(**SMALL))
+    pipe.set_output(transform="pandas")
+    out = pipe.fit(frame, y).transform(frame)
+    assert isinstance(out, pd.DataFrame) and out.shape == (150, 16)
+    expected = [f"forwardforwardclassifier_layer1_unit{j}" for j in range(16)]
+    assert list(out.columns) == expected
+    clf = pipe[-1]
+    np.testing.assert_array_equal(out.to_numpy(), clf.transform(pipe[0].transform(frame)))
+    clf.set_params(feature_layer="all")
+    names = clf.get_feature_names_out()
+    assert names.shape == (32,) and names[0] == "forwardforwardclassifier_layer0_unit0"
+    assert names[16] == "forwardforwardclassifier_layer1_unit0"
+    assert clf.transform(pipe[0].transform(frame)).shape == (150, 32)
+    with pytest.raises(ValueError, match="input_features"):
+        clf.get_feature_names_out(["a", "b", "c", "d"])
+
+
+def test_transform_layer_is_a_deprecated_alias(iris):
+    X, y = iris
+    old = ForwardForwardClassifier(**SMALL, transform_layer=0)
+    with pytest.warns(FutureWarning, match="renamed feature_layer"):
+        old.fit(X, y)
+    new = ForwardForwardClassifier(**SMALL, feature_layer=0).fit(X, y)
+    with pytest.warns(FutureWarning, match="renamed feature_layer"):
+        old_out = old.transform(X)
+    np.testing.assert_array_equal(old_out, new.transform(X))
+    assert old_out.shape == (150, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new.transform(X)
+    assert "transform_layer" in ForwardForwardClassifier().get_params()
+
+
+@pytest.mark.parametrize("training", ["greedy", "backprop_ff", "backprop"])
+def test_non_finite_loss_stops_fit(iris, training):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"became (nan|inf) at epoch 1.*learning_rate=1e\+30"):
+        ForwardForwardClassifier(**SMALL, training=training, learning_rate=1e30).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "learning_rate, match",
+    [
+        (1e3, "layer 0 is silent on every training row"),  # every unit dies
+        (1e-9, "loss of layer 0 did not move over its last 3 epochs"),
+    ],
+)
+def test_absurd_learning_rate_warns(iris, learning_rate, match):
+    X, y = iris
+    clf = ForwardForwardClassifier(**SMALL, learning_rate=learning_rate)
+    with pytest.warns(ConvergenceWarning, match=match):
+        clf.fit(X, y)
+    # A sensible step size trains without the warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.set_params(learning_rate=0.01).fit(X, y)
+    assert clf.loss_curve_[0][-1] < clf.loss_curve_[0][0]
 
 
 def test_verbose_progress(iris, capsys):
@@ -454,7 +604,13 @@ def test_display(iris):
     assert display.figure_ is display.ax_.figure
     with pytest.raises(ValueError, match="layer=5"):
         ActivationWallDisplay.from_estimator(clf, X, y, layer=5)
-    active = ActivationWallDisplay.from_activations(np.c_[X.clip(0), np.zeros(150)], y, only_active=True)
+    with pytest.raises(TypeError, match="needs a fitted ForwardForwardClassifier, got PCA"):
+        ActivationWallDisplay.from_estimator(PCA(2).fit(X), X, y)
+    with pytest.raises(NotFittedError):
+        ActivationWallDisplay.from_estimator(ForwardForwardClassifier(), X, y)
+    active = ActivationWallDisplay.from_activations(
+        np.c_[X.clip(0), np.zeros(150)], y, only_active=True
+    )
     assert active.activations.shape[1] <= 4
 
 
