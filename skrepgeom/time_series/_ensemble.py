@@ -81,7 +81,7 @@ class DetachEnsembleClassifier(ClassifierMixin, BaseEstimator):
         Draws the members' seeds.
     n_jobs : int, default=None
         Joblib workers fitting the members, by the rule of the
-        "Parallelism" section of the documentation (``None``: one worker, or the
+        :ref:`parallelism` rule (``None``: one worker, or the
         ``n_jobs`` of an enclosing ``joblib.parallel_config``; ``-1``: all cores).
         With several workers each member runs on one Numba and one BLAS thread;
         with one worker the member gets ``n_jobs`` itself (Numba threads of its

@@ -75,7 +75,7 @@ class DetachRocketClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Numba threads of the transform (sktime's and the pruned predict kernel, set
         and restored around each call) and BLAS threads of the detachment (see
         :class:`SequentialFeatureDetachment`), by the rule of the
-        "Parallelism" section of the documentation: ``None`` keeps Numba's and BLAS's own
+        :ref:`parallelism` rule: ``None`` keeps Numba's and BLAS's own
         settings (with the selector's documented small-problem heuristic), ``k`` uses
         ``k`` threads in both pools, ``-1`` all cores.
     verbose : int, default=0

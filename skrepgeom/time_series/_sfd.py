@@ -176,7 +176,7 @@ class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator)
         Seed of the validation split.
     n_jobs : int, default=None
         BLAS threads of the fit (Gram matrices, factorisations), by the rule of the
-        "Parallelism" section of the documentation; ``-1`` means all cores. ``None`` keeps
+        :ref:`parallelism` rule; ``-1`` means all cores. ``None`` keeps
         the BLAS default, except that the detachment path runs on one BLAS thread
         while the training split has fewer than 256 rows: its Gram matrices are then
         too small for threads to pay off (``asv_bench/compare/time_series.py``, case e).
