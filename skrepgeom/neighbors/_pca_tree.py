@@ -1,0 +1,144 @@
+"""Exact k-NN with a k-d tree over the leading principal coordinates.
+
+A row ``x`` (centred) is split by an orthonormal basis into its first ``m``
+principal coordinates ``t(x)`` and a residual ``x_res`` orthogonal to them. The
+tree indexes ``z(x) = (t(x), ||x_res||)``. For any two rows
+
+    ||z(q) - z(x)||^2 = ||t(q) - t(x)||^2 + (||q_res|| - ||x_res||)^2 <= ||q - x||^2
+
+(the triangle inequality on the residuals), so tree distances are lower bounds of
+the true ones. A query takes its ``K`` nearest rows in ``z``, computes their exact
+distances and keeps the best ``k``; the result is certified when the ``K``-th
+lower bound exceeds the ``k``-th exact distance (every row not looked at is then
+farther). Uncertified rows are searched again with ``4 K`` candidates, and by
+brute force once ``K`` is no longer small against the number of rows.
+
+With ``m`` equal to the number of features the residual vanishes and this is a
+plain k-d tree in principal axes; with ``m`` at the data's intrinsic dimension
+the tree works in ``m + 1`` dimensions whatever the ambient one, and only costs
+``n (m + 1)`` float64 numbers besides ``X``.
+"""
+
+import math
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from skrepgeom.neighbors._kernels import exact_rerank
+from skrepgeom.utils._parallel import n_workers as _n_workers
+
+# Rows of X whose covariance gives the basis: any orthonormal basis keeps the
+# search exact, a sample is enough to make it efficient.
+_BASIS_SAMPLE_ROWS = 16_384
+# A row is searched by brute force once it would need this fraction of all rows
+# as tree candidates (heavily duplicated or tied data).
+_BRUTE_FALLBACK_FRACTION = 1 / 16
+# Queries per tree call: bounds the candidate arrays and spreads work over workers.
+_QUERY_CHUNK = 8192
+
+
+def principal_basis(X):
+    """Centre (float64), variances (descending) and principal axes (columns) of ``X``.
+
+    The covariance is taken over evenly spaced rows, at most ``_BASIS_SAMPLE_ROWS``.
+    """
+    n_samples = X.shape[0]
+    center = X.mean(axis=0, dtype=np.float64)
+    rows = np.unique(np.linspace(0, n_samples - 1, min(n_samples, _BASIS_SAMPLE_ROWS)).astype(np.intp))
+    sample = X[rows].astype(np.float64) - center
+    variances, axes = np.linalg.eigh(sample.T @ sample / max(len(rows) - 1, 1))
+    return center, np.clip(variances[::-1], 0.0, None), np.ascontiguousarray(axes[:, ::-1])
+
+
+def project(X, center, axes, n_components, row_block):
+    """``z`` coordinates of every row: leading ``n_components`` coordinates, residual norm."""
+    n_samples, n_features = X.shape
+    with_residual = n_components < n_features
+    top = axes[:, :n_components]
+    Z = np.empty((n_samples, n_components + int(with_residual)), dtype=np.float64)
+    for start in range(0, n_samples, row_block):
+        block = X[start : start + row_block].astype(np.float64) - center
+        coordinates = block @ top
+        Z[start : start + row_block, :n_components] = coordinates
+        if with_residual:
+            # The residual is formed explicitly: ||x||^2 - ||t(x)||^2 would cancel
+            # catastrophically for rows close to the subspace.
+            block -= coordinates @ top.T
+            Z[start : start + row_block, n_components] = np.sqrt(np.einsum("ij,ij->i", block, block))
+    return Z
+
+
+class PCATree:
+    """The ``z`` index of ``X`` and its exact search (see the module docstring)."""
+
+    def __init__(self, X, n_components, *, basis=None, working_memory_bytes=2**26):
+        from scipy.spatial import cKDTree
+
+        self.X = X
+        self.center, self.variances, self.axes = basis if basis is not None else principal_basis(X)
+        self.n_components = int(n_components)
+        self._row_block = max(1, int(working_memory_bytes // (16 * X.shape[1])))
+        self.Z = project(X, self.center, self.axes, self.n_components, self._row_block)
+        self.tree = cKDTree(self.Z, balanced_tree=False, compact_nodes=False, copy_data=False)
+        # Tree and exact distances both carry float64 rounding, relative to the
+        # data's scale: certificates keep a margin far above it.
+        scale = math.sqrt(float(np.max(np.einsum("ij,ij->i", self.Z, self.Z))))
+        self.slack = 1e-9 * scale + 1e-300
+
+    def kneighbors(self, Q, n_neighbors, self_rows=None, *, n_jobs=None, brute=None):
+        """Exact neighbours of the rows of ``Q``.
+
+        ``self_rows`` are the indices in ``X`` of the rows of ``Q`` when they are
+        rows of ``X`` (self-query: each excludes its own index), else ``None``.
+        ``brute(Q_rows, n_neighbors)`` searches the uncertified rows by brute force.
+        """
+        n_queries = Q.shape[0]
+        distances = np.empty((n_queries, n_neighbors), dtype=np.float64)
+        indices = np.empty((n_queries, n_neighbors), dtype=np.int64)
+        starts = range(0, n_queries, _QUERY_CHUNK)
+        workers = max(1, min(_n_workers(n_jobs), len(starts)))
+
+        def search(start):
+            stop = min(start + _QUERY_CHUNK, n_queries)
+            own = None if self_rows is None else self_rows[start:stop]
+            self._search(Q[start:stop], n_neighbors, own, distances[start:stop], indices[start:stop], brute)
+
+        if workers == 1:
+            for start in starts:
+                search(start)
+        else:
+            Parallel(n_jobs=workers, prefer="threads")(delayed(search)(s) for s in starts)
+        return distances, indices
+
+    def _search(self, Q, n_neighbors, own, distances, indices, brute):
+        n_samples = self.X.shape[0]
+        pending = np.arange(Q.shape[0])
+        excluded = int(own is not None)
+        n_candidates = n_neighbors + excluded + max(2, n_neighbors // 2)
+        Zq = self.Z[own] if own is not None else project(
+            Q, self.center, self.axes, self.n_components, self._row_block
+        )
+        while pending.size:
+            if n_candidates > max(_BRUTE_FALLBACK_FRACTION * n_samples, n_neighbors + excluded + 16):
+                distances[pending], indices[pending] = brute(
+                    Q[pending], None if own is None else own[pending], n_neighbors
+                )
+                return
+            n_candidates = min(n_candidates, n_samples)
+            bounds, candidates = self.tree.query(Zq[pending], k=n_candidates)
+            candidates = candidates.reshape(pending.size, n_candidates)
+            bounds = bounds.reshape(pending.size, n_candidates)
+            if own is not None:
+                candidates[candidates == own[pending, None]] = -1
+            found_distances = np.empty((pending.size, n_neighbors), dtype=np.float64)
+            found_indices = np.empty((pending.size, n_neighbors), dtype=np.int64)
+            exact_rerank(Q[pending], self.X, candidates, n_neighbors, found_distances, found_indices)
+            if n_candidates == n_samples:
+                certified = np.ones(pending.size, dtype=bool)
+            else:
+                certified = bounds[:, -1] > found_distances[:, -1] + self.slack
+            done = pending[certified]
+            distances[done] = found_distances[certified]
+            indices[done] = found_indices[certified]
+            pending = pending[~certified]
+            n_candidates *= 4
