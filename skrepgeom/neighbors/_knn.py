@@ -12,7 +12,7 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_array
 
 from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
-from skrepgeom.neighbors._pca_tree import PCATree, principal_basis
+from skrepgeom.neighbors._pca_tree import PCATree, principal_basis, row_block
 from skrepgeom.utils._parallel import (
     check_n_jobs,
     effective_n_threads,
@@ -152,11 +152,10 @@ def kneighbors(
             tree = _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs)[0]
         return _tree_search(tree, X, Q, n_neighbors, self_query, working_memory, n_jobs)
     if backend == "sklearn":
-        candidates = _sklearn_candidates(X, Q, n_neighbors, self_query, n_jobs)
-    else:
-        candidates = _approximate_candidates(
-            X, Q, n_neighbors, self_query, n_jobs, verbose, random_state
-        )
+        return _sklearn(X, Q, n_neighbors, self_query, working_memory, n_jobs)
+    candidates = _approximate_candidates(
+        X, Q, n_neighbors, self_query, n_jobs, verbose, random_state
+    )
     return _rerank(Q, X, candidates, n_neighbors)
 
 
@@ -278,7 +277,7 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
         X, Q, rows, n_neighbors, self_query, working_memory, n_jobs
     )
     brute_seconds = brute_row_seconds * n_queries * (_SYMMETRIC_FACTOR if self_query else 1.0)
-    basis = principal_basis(X)
+    basis = principal_basis(X, row_block(n_features, _tree_block_bytes(working_memory)))
     n_components = _n_components(basis[1], probe_distances[:, -1], n_features)
     predicted = {"brute": brute_seconds}
     if n_components > _MAX_TREE_COMPONENTS:
@@ -320,7 +319,7 @@ def _tree_block_bytes(working_memory):
 
 
 def _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs):
-    basis = principal_basis(X)
+    basis = principal_basis(X, row_block(X.shape[1], _tree_block_bytes(working_memory)))
     if backend == "kd_tree":
         n_components = X.shape[1]
     else:
@@ -371,13 +370,32 @@ def _drop_self(indices, n_neighbors, rows=None):
     return np.where(is_self, -1, indices)
 
 
-def _sklearn_candidates(X, Q, n_neighbors, self_query, n_jobs):
+def _sklearn(X, Q, n_neighbors, self_query, working_memory, n_jobs):
+    """scikit-learn's neighbours, made exact with ties by index.
+
+    A few extra candidates are re-ranked exactly; a row whose last candidate is not
+    clearly farther than its k-th neighbour (ties, or rounding in scikit-learn's
+    distances) may miss a tied row of smaller index and is searched by brute force.
+    """
     from sklearn.neighbors import NearestNeighbors
 
-    k = n_neighbors + int(self_query)
+    n_samples = X.shape[0]
+    k = min(n_samples, n_neighbors + int(self_query) + max(2, n_neighbors // 2))
     nn = NearestNeighbors(n_neighbors=k, n_jobs=effective_n_threads(n_jobs)).fit(X)
-    indices = nn.kneighbors(Q, return_distance=False)
-    return _drop_self(indices, n_neighbors) if self_query else indices
+    bounds, candidates = nn.kneighbors(Q)
+    own = np.arange(n_samples) if self_query else None
+    if self_query:
+        candidates[candidates == own[:, None]] = -1
+    distances, indices = _rerank(Q, X, candidates, n_neighbors)
+    if k < n_samples:
+        scale = float(np.max(np.abs(X))) * math.sqrt(X.shape[1])
+        uncertain = np.flatnonzero(bounds[:, -1] <= distances[:, -1] + 1e-6 * scale)
+        if uncertain.size:
+            distances[uncertain], indices[uncertain] = _brute_rows(
+                X, Q[uncertain], None if own is None else own[uncertain], n_neighbors,
+                working_memory, n_jobs,
+            )
+    return distances, indices
 
 
 def _approximate_candidates(X, Q, n_neighbors, self_query, n_jobs, verbose, random_state):

@@ -37,17 +37,26 @@ _BRUTE_FALLBACK_FRACTION = 1 / 16
 _QUERY_CHUNK = 8192
 
 
-def principal_basis(X):
+def principal_basis(X, row_block):
     """Centre (float64), variances (descending) and principal axes (columns) of ``X``.
 
-    The covariance is taken over evenly spaced rows, at most ``_BASIS_SAMPLE_ROWS``.
+    The covariance is taken over evenly spaced rows, at most ``_BASIS_SAMPLE_ROWS``,
+    accumulated ``row_block`` rows at a time.
     """
-    n_samples = X.shape[0]
+    n_samples, n_features = X.shape
     center = X.mean(axis=0, dtype=np.float64)
     rows = np.unique(np.linspace(0, n_samples - 1, min(n_samples, _BASIS_SAMPLE_ROWS)).astype(np.intp))
-    sample = X[rows].astype(np.float64) - center
-    variances, axes = np.linalg.eigh(sample.T @ sample / max(len(rows) - 1, 1))
+    covariance = np.zeros((n_features, n_features))
+    for start in range(0, len(rows), row_block):
+        block = X[rows[start : start + row_block]].astype(np.float64) - center
+        covariance += block.T @ block
+    variances, axes = np.linalg.eigh(covariance / max(len(rows) - 1, 1))
     return center, np.clip(variances[::-1], 0.0, None), np.ascontiguousarray(axes[:, ::-1])
+
+
+def row_block(n_features, working_memory_bytes):
+    """Rows per float64 working block: two such blocks fit in ``working_memory_bytes``."""
+    return int(max(1, min(_QUERY_CHUNK, working_memory_bytes // (16 * n_features))))
 
 
 def project(X, center, axes, n_components, row_block):
@@ -75,9 +84,11 @@ class PCATree:
         from scipy.spatial import cKDTree
 
         self.X = X
-        self.center, self.variances, self.axes = basis if basis is not None else principal_basis(X)
+        self._row_block = row_block(X.shape[1], working_memory_bytes)
+        if basis is None:
+            basis = principal_basis(X, self._row_block)
+        self.center, self.variances, self.axes = basis
         self.n_components = int(n_components)
-        self._row_block = max(1, int(working_memory_bytes // (16 * X.shape[1])))
         self.Z = project(X, self.center, self.axes, self.n_components, self._row_block)
         self.tree = cKDTree(self.Z, balanced_tree=False, compact_nodes=False, copy_data=False)
         # Tree and exact distances both carry float64 rounding, relative to the
@@ -95,11 +106,13 @@ class PCATree:
         n_queries = Q.shape[0]
         distances = np.empty((n_queries, n_neighbors), dtype=np.float64)
         indices = np.empty((n_queries, n_neighbors), dtype=np.int64)
-        starts = range(0, n_queries, _QUERY_CHUNK)
+        # Each chunk copies its query rows (float64 at most) for the exact distances.
+        chunk = self._row_block
+        starts = range(0, n_queries, chunk)
         workers = max(1, min(_n_workers(n_jobs), len(starts)))
 
         def search(start):
-            stop = min(start + _QUERY_CHUNK, n_queries)
+            stop = min(start + chunk, n_queries)
             own = None if self_rows is None else self_rows[start:stop]
             self._search(Q[start:stop], n_neighbors, own, distances[start:stop], indices[start:stop], brute)
 
@@ -125,20 +138,29 @@ class PCATree:
                 )
                 return
             n_candidates = min(n_candidates, n_samples)
-            bounds, candidates = self.tree.query(Zq[pending], k=n_candidates)
-            candidates = candidates.reshape(pending.size, n_candidates)
-            bounds = bounds.reshape(pending.size, n_candidates)
-            if own is not None:
-                candidates[candidates == own[pending, None]] = -1
-            found_distances = np.empty((pending.size, n_neighbors), dtype=np.float64)
-            found_indices = np.empty((pending.size, n_neighbors), dtype=np.int64)
-            exact_rerank(Q[pending], self.X, candidates, n_neighbors, found_distances, found_indices)
-            if n_candidates == n_samples:
-                certified = np.ones(pending.size, dtype=bool)
-            else:
-                certified = bounds[:, -1] > found_distances[:, -1] + self.slack
-            done = pending[certified]
-            distances[done] = found_distances[certified]
-            indices[done] = found_indices[certified]
-            pending = pending[~certified]
+            # Candidate arrays (16 bytes an entry) stay within the working block size.
+            piece = max(1, self._row_block * self.X.shape[1] // n_candidates)
+            uncertified = [
+                self._certify(Q, Zq, own, rows, n_candidates, n_neighbors, distances, indices)
+                for rows in np.array_split(pending, math.ceil(pending.size / piece))
+            ]
+            pending = np.concatenate(uncertified)
             n_candidates *= 4
+
+    def _certify(self, Q, Zq, own, rows, n_candidates, n_neighbors, distances, indices):
+        """Search ``rows`` with ``n_candidates`` tree candidates; return those not certified."""
+        bounds, candidates = self.tree.query(Zq[rows], k=n_candidates)
+        candidates = candidates.reshape(rows.size, n_candidates)
+        bounds = bounds.reshape(rows.size, n_candidates)
+        if own is not None:
+            candidates[candidates == own[rows, None]] = -1
+        found_distances = np.empty((rows.size, n_neighbors), dtype=np.float64)
+        found_indices = np.empty((rows.size, n_neighbors), dtype=np.int64)
+        exact_rerank(Q[rows], self.X, candidates, n_neighbors, found_distances, found_indices)
+        if n_candidates == self.X.shape[0]:
+            certified = np.ones(rows.size, dtype=bool)
+        else:
+            certified = bounds[:, -1] > found_distances[:, -1] + self.slack
+        distances[rows[certified]] = found_distances[certified]
+        indices[rows[certified]] = found_indices[certified]
+        return rows[~certified]
