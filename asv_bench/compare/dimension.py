@@ -22,19 +22,16 @@ Timings depend on the machine and on whatever else runs on it: report both.
 """
 
 import argparse
-import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness  # noqa: E402  (stdlib only: the anchor venv runs this file too)
+
 ANCHOR_REQUIREMENTS = ["numpy<2", "dadapy==0.3.4", "scikit-dimension==0.5.0"]
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WARMUP_ROWS = 500
 GEMM_ROW_BLOCK = 1024
 GEMM_COLUMN_BLOCK = 8192
@@ -43,21 +40,6 @@ GEMM_COLUMN_BLOCK = 8192
 # --------------------------------------------------------------------------------------
 # Worker: one measurement in a fresh interpreter (ours or an anchor venv's).
 # Only the standard library is imported at module level, so any venv can run it.
-
-
-def _current_rss_mb():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_rss_mb():
-    import resource
-
-    # Linux reports ru_maxrss in KiB.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _impl_skrepgeom_twonn(X, spec):
@@ -156,118 +138,53 @@ IMPLEMENTATIONS = {
 
 
 def _versions(kind):
-    from importlib.metadata import PackageNotFoundError, version
-
     names = ["numpy", "scipy", "scikit-learn"]
     names += {"ours": ["skrepgeom", "numba"], "anchor": ["dadapy", "scikit-dimension"]}[kind]
-    found = {}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "absent"
-    try:
-        from threadpoolctl import threadpool_info
-
-        found["blas"] = ", ".join(
-            sorted({f"{i['internal_api']} {i['version']}" for i in threadpool_info()})
-        )
-    except ImportError:
-        pass
-    return found
+    return _harness.package_versions(names)
 
 
-def worker(spec):
-    """Load the data, warm up, time one call; print one JSON line."""
+def worker(**spec):
+    """Load the data, warm up, time one call; return the measurement."""
     import numpy as np
 
     make_run = IMPLEMENTATIONS[spec["impl"]]
     X = np.load(spec["data"])
     run = make_run(X, spec)
     run(np.ascontiguousarray(X[:WARMUP_ROWS]))  # imports, JIT compilation, caches
-    ready_rss = _current_rss_mb()
-    start = time.perf_counter()
-    estimate, details = run(X)
-    seconds = time.perf_counter() - start
-    result = {
-        "seconds": seconds,
+    ready_rss = _harness.current_rss_mb()
+    with _harness.Timer() as timer:
+        estimate, details = run(X)
+    return {
+        "seconds": timer.seconds,
         "ready_rss_mb": ready_rss,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": _harness.peak_rss_mb(),
         "estimate": estimate,
         "details": details,
         "versions": _versions(spec["versions"]),
     }
-    print("RESULT " + json.dumps(result), flush=True)
 
 
 # --------------------------------------------------------------------------------------
 # Driver
 
 
-def _log(message):
-    print(message, flush=True)
+_log = _harness.log
 
 
-def _pip_install(python, requirements):
-    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    completed = subprocess.run(command + requirements, capture_output=True, text=True)
-    if completed.returncode:
-        tail = "\n".join(
-            line for line in completed.stderr.splitlines() if not line.startswith("WARNING")
-        )[-3000:]
-        _log(f"pip install {' '.join(requirements)} failed:\n{tail}")
-        for requirement in requirements:
-            name = requirement.split("=")[0].split("<")[0]
-            index = subprocess.run(
-                [str(python), "-m", "pip", "index", "versions", name],
-                capture_output=True,
-                text=True,
-            )
-            lines = [l for l in index.stdout.splitlines() if l.strip()]
-            _log(f"  pip index versions {name}: {' | '.join(lines[:2]) or index.stderr[-200:]}")
-    return completed.returncode == 0
-
-
-def _make_venv(path):
-    path = Path(path)
-    python = path / "bin" / "python"
-    if not python.exists():
-        _log(f"creating anchor venv {path}")
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-    return python
-
-
-def _has_packages(python, modules):
-    code = "import " + ", ".join(modules)
-    return subprocess.run([str(python), "-c", code], capture_output=True).returncode == 0
-
-
-def prepare_anchors(anchor_venv, needed):
-    """Return ``{"dadapy": python or None, "skdim": python or None}`` and venvs to delete."""
-    pythons = {"dadapy": None, "skdim": None}
-    throwaway = []
-    if not needed:
-        return pythons, throwaway
+def prepare_anchors(anchor_venv):
+    """``{"dadapy": python or None, "skdim": python or None}``."""
     if anchor_venv is None:
-        anchor_venv = tempfile.mkdtemp(prefix="skrepgeom-anchors-")
-        throwaway.append(anchor_venv)
-    python = _make_venv(anchor_venv)
-    if _has_packages(python, ["dadapy", "skdim"]):
-        _log(f"reusing anchor venv {anchor_venv}")
-        return {"dadapy": python, "skdim": python}, throwaway
-    _log(f"installing {' '.join(ANCHOR_REQUIREMENTS)} into {anchor_venv} (a few minutes)")
-    if _pip_install(python, ANCHOR_REQUIREMENTS):
-        return {"dadapy": python, "skdim": python}, throwaway
+        anchor_venv = _harness.temporary_directory("skrepgeom-anchors-")
+    python = _harness.anchor_python(anchor_venv, ANCHOR_REQUIREMENTS, ["dadapy", "skdim"])
+    if python is not None:
+        return {"dadapy": python, "skdim": python}
     # Conflict between the anchors: one venv each.
-    if _pip_install(python, ["numpy<2", "dadapy==0.3.4"]):
-        pythons["dadapy"] = python
-    second = anchor_venv.rstrip("/") + "-skdim"
-    if anchor_venv in throwaway:
-        throwaway.append(second)
-    python2 = _make_venv(second)
-    if _has_packages(python2, ["skdim"]) or _pip_install(python2, ["scikit-dimension==0.5.0"]):
-        pythons["skdim"] = python2
-    return pythons, throwaway
+    return {
+        "dadapy": _harness.anchor_python(anchor_venv, ["numpy<2", "dadapy==0.3.4"], ["dadapy"]),
+        "skdim": _harness.anchor_python(
+            anchor_venv.rstrip("/") + "-skdim", ["scikit-dimension==0.5.0"], ["skdim"]
+        ),
+    }
 
 
 def make_data(n, n_features, directory):
@@ -284,22 +201,9 @@ def make_data(n, n_features, directory):
 
 
 def measure(python, spec, threads, timeout):
-    env = dict(os.environ)
-    for variable in THREAD_VARIABLES:
-        env[variable] = str(threads)
-    env.setdefault("NUMBA_CACHE_DIR", str(REPO_ROOT / ".numba_cache"))
-    command = [str(python), str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    try:
-        completed = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=timeout
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout} s"}
-    for line in completed.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    tail = (completed.stderr or completed.stdout)[-1500:]
-    return {"error": f"exit {completed.returncode}: {tail}"}
+    return _harness.run_worker(
+        python, __file__, "worker", spec, threads=threads, timeout=timeout
+    )
 
 
 def case_rows(case, quick, data_dir, pythons):
@@ -358,19 +262,16 @@ def case_rows(case, quick, data_dir, pythons):
 
 
 def summarize(results):
-    times = [r["seconds"] for r in results if "seconds" in r]
-    if not times:
+    summary = _harness.summarize([r["seconds"] for r in results if "seconds" in r])
+    if summary is None:
         return None
     return {
-        "median": statistics.median(times),
-        "min": min(times),
-        "max": max(times),
+        **summary,
         "ready_rss_mb": max(r["ready_rss_mb"] for r in results if "seconds" in r),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in results if "seconds" in r),
         "estimate": statistics.median(r["estimate"] for r in results if "seconds" in r),
         "details": next(r["details"] for r in results if "seconds" in r),
         "versions": next(r["versions"] for r in results if "seconds" in r),
-        "runs": len(times),
     }
 
 
@@ -399,24 +300,20 @@ def format_row(case, row, summary, anchor_summary):
 
 
 def _target(description, value, threshold, higher_is_better=True, unit="x"):
-    if value is None:
-        return f"  [NOT EVALUATED] {description}: a measurement is missing"
-    met = value >= threshold if higher_is_better else value <= threshold
-    sign = ">=" if higher_is_better else "<="
-    status = "MET" if met else "NOT MET"
-    return f"  [{status}] {description}: {value:.2f}{unit} (target {sign} {threshold}{unit})"
+    return _harness.verdict(
+        description, value, threshold, higher_is_better=higher_is_better, unit=unit
+    )
 
 
 def targets(case, summaries):
+    def median(key):
+        return summaries[key]["median"] if summaries.get(key) else None
+
     def speedup(key, anchor):
-        if summaries.get(key) is None or summaries.get(anchor) is None:
-            return None
-        return summaries[anchor]["median"] / summaries[key]["median"]
+        return _harness.ratio(median(anchor), median(key))
 
     def ratio(key, reference):
-        if summaries.get(key) is None or summaries.get(reference) is None:
-            return None
-        return summaries[key]["median"] / summaries[reference]["median"]
+        return _harness.ratio(median(key), median(reference))
 
     lines = []
     if case == "a":
@@ -457,21 +354,14 @@ def main(argv=None):
         help="venv for the anchors, created if missing and kept; default: a temporary one",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per measurement")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        worker(json.loads(args.worker))
-        return 0
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
 
     # Cheap cases first, so their results are out early; the report keeps a, b, c order.
     cases = ["c", "b", "a"] if args.case == "all" else [args.case]
-    _log(f"skrepgeom compare/dimension.py: cases {cases}, repeats {args.repeats}, "
-         f"quick={args.quick}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    _log(f"skrepgeom source: {_git_revision()}")
-    _log_load()
-    pythons, throwaway = prepare_anchors(args.anchor_venv, needed=True)
+    _log(_harness.header("dimension.py", cases=cases, repeats=args.repeats, quick=args.quick))
+    pythons = prepare_anchors(args.anchor_venv)
     data_dir = tempfile.mkdtemp(prefix="skrepgeom-compare-data-")
     report, versions = {}, {}
     try:
@@ -507,7 +397,7 @@ def main(argv=None):
                 if case == "c" and summaries[row["key"]] is not None
             ]
             report[case] = (lines, details, targets(case, summaries))
-            _log_load()
+            _log(_harness.load_line())
             _print_report({case: report[case]}, {}, args, title=f"Case {case}")
         if len(report) > 1:
             _print_report(report, versions, args, title="All cases")
@@ -515,32 +405,7 @@ def main(argv=None):
             _print_report({}, versions, args, title="Versions")
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-        for path in throwaway:
-            shutil.rmtree(path, ignore_errors=True)
     return 0
-
-
-def _git_revision():
-    """HEAD of the checkout the estimators are imported from, and whether it is dirty."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "skrepgeom"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"{head}" + (" with uncommitted changes under skrepgeom/" if dirty else "")
-
-
-def _log_load():
-    try:
-        _log(f"load average (1, 5, 15 min): {os.getloadavg()}")
-    except OSError:
-        pass
 
 
 def _print_report(report, versions, args, title):
