@@ -34,10 +34,10 @@ _TARGET_TILE_BYTES = 8 * 2**20
 _AUTO_SMALL_PAIRS = 2**24
 # Query rows searched by each backend to predict its cost, in batches for the tree.
 _PROBE_ROWS = 256
-_PROBE_BATCH = 64
-# The symmetric self-query scan does about this fraction of the per-row work of a
-# query scan (half the products, twice the candidate updates).
-_SYMMETRIC_FACTOR = 0.6
+_PROBE_BATCH = 128
+# Per row, the symmetric self-query scan costs about this fraction of the probe's
+# query scan (half the products; measured 0.43-0.63 from 10 to 1000 features).
+_SYMMETRIC_FACTOR = 0.5
 # A tree in more principal coordinates than this prunes little.
 _MAX_TREE_COMPONENTS = 32
 # Residual noise allowed in the tree's lower bounds, as a fraction of a typical
@@ -68,22 +68,34 @@ def kneighbors(
         Rows to find neighbours for. ``None`` queries every row of ``X`` among the
         **other** rows of ``X``: a row is excluded by its index, so an identical
         copy of it is still returned at distance 0.
-    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate"}, default="auto"
+    backend : {"auto", "brute", "pca_tree", "kd_tree", "sklearn", "approximate"}, \
+            default="auto"
         ``"brute"``: blocked ``||q||^2 + ||x||^2 - 2 q.x`` scan with BLAS, fused
         with a Numba top-k selection (float32 GEMM for float32 data), never an
-        N x N matrix. ``"kd_tree"``: :class:`scipy.spatial.cKDTree`. ``"sklearn"``:
+        N x N matrix. ``"pca_tree"``: :class:`scipy.spatial.cKDTree` over the
+        leading principal coordinates and the residual norm, whose distances bound
+        the true ones from below; candidates are re-ranked exactly until the bound
+        certifies them, so its cost follows the intrinsic dimension. ``"kd_tree"``:
+        the same tree over all principal coordinates. ``"sklearn"``:
         :class:`sklearn.neighbors.NearestNeighbors`. ``"approximate"``: pynndescent
-        (``pip install skrepgeom[approx]``). ``"auto"`` picks an exact backend from
-        the shape: k-d tree for few features and many samples, brute otherwise.
-        ``"dask"`` is reserved for the distributed engine and not yet available.
+        (``pip install skrepgeom[approx]``). ``"auto"`` probes the data (principal
+        spectrum of a sample, a few hundred query rows searched by each candidate)
+        and runs the exact backend with the lowest predicted time, see
+        :func:`explain_backend`. ``"dask"`` is reserved for the distributed engine
+        and not yet available.
     working_memory : float, default=None
         Upper bound in MiB for the distance tiles of the brute backend (all workers
-        together). ``None`` uses scikit-learn's ``working_memory`` setting.
+        together) and for the row blocks the trees project and re-rank. ``None``
+        uses scikit-learn's ``working_memory`` setting.
     n_jobs : int, default=None
-        Worker threads. ``None`` runs one worker and leaves BLAS threading alone;
-        with several workers BLAS is limited to one thread per worker.
+        Joblib worker threads over blocks of query rows (all backends; passed on
+        to scikit-learn and pynndescent by theirs). While several workers run, BLAS
+        is limited to one thread each; ``None`` runs one worker and leaves BLAS
+        threading alone, unless inside ``joblib.parallel_config(n_jobs=...)`` (the
+        package's one ``n_jobs`` rule, in the user guide's Parallelism section).
     verbose : int, default=0
-        Show a progress bar over query blocks when > 0.
+        When > 0, print the choice of ``"auto"`` and its reason, and show a
+        progress bar over the query blocks of the brute-force scan.
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate backend; ignored by the exact ones.
 

@@ -127,7 +127,10 @@ class PCATree:
         n_samples = self.X.shape[0]
         pending = np.arange(Q.shape[0])
         excluded = int(own is not None)
-        n_candidates = n_neighbors + excluded + max(2, n_neighbors // 2)
+        # Without a residual coordinate the bounds are the distances: one extra
+        # candidate certifies all but ties.
+        margin = 1 if self.Z.shape[1] == self.X.shape[1] else max(2, n_neighbors // 2)
+        n_candidates = n_neighbors + excluded + margin
         Zq = self.Z[own] if own is not None else project(
             Q, self.center, self.axes, self.n_components, self._row_block
         )
