@@ -12,7 +12,7 @@ from joblib import Parallel, delayed
 from sklearn.utils import check_array
 
 from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
-from skrepgeom.neighbors._pca_tree import PCATree, principal_basis, row_block
+from skrepgeom.neighbors._pca_tree import PCATree, principal_basis
 from skrepgeom.utils._parallel import (
     check_n_jobs,
     effective_n_threads,
@@ -271,8 +271,11 @@ def _n_components(variances, kth_distances, n_features):
     squared k-th neighbour distance.
     """
     allowed = _RESIDUAL_FRACTION * float(np.median(kth_distances**2))
-    residual = np.concatenate([np.cumsum(variances[::-1])[::-1], [0.0]])
-    return min(int(np.argmax(2 * residual <= allowed)), n_features)
+    # residual[m]: variance outside the first m axes. ``variances`` may end with the
+    # lumped variance of the axes not computed; m never reaches into that lump.
+    residual = np.cumsum(variances[::-1])[::-1]
+    fits = np.flatnonzero(2 * residual <= allowed)
+    return int(fits[0]) if fits.size else n_features
 
 
 def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
@@ -289,7 +292,7 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
         X, Q, rows, n_neighbors, self_query, working_memory, n_jobs
     )
     brute_seconds = brute_row_seconds * n_queries * (_SYMMETRIC_FACTOR if self_query else 1.0)
-    basis = principal_basis(X, row_block(n_features, _tree_block_bytes(working_memory)))
+    basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
     n_components = _n_components(basis[1], probe_distances[:, -1], n_features)
     predicted = {"brute": brute_seconds}
     if n_components > _MAX_TREE_COMPONENTS:
@@ -331,10 +334,11 @@ def _tree_block_bytes(working_memory):
 
 
 def _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs):
-    basis = principal_basis(X, row_block(X.shape[1], _tree_block_bytes(working_memory)))
     if backend == "kd_tree":
+        basis = principal_basis(X)
         n_components = X.shape[1]
     else:
+        basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
         rows = _probe_rows(Q.shape[0])
         _, probe_distances = _brute_probe(X, Q, rows, n_neighbors, self_query, working_memory, n_jobs)
         n_components = _n_components(basis[1], probe_distances[:, -1], X.shape[1])

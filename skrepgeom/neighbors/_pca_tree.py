@@ -30,6 +30,8 @@ from skrepgeom.utils._parallel import n_workers as _n_workers
 # Rows of X whose covariance gives the basis: any orthonormal basis keeps the
 # search exact, a sample is enough to make it efficient.
 _BASIS_SAMPLE_ROWS = 16_384
+_BASIS_SAMPLE_ROWS_MIN = 1024
+_BASIS_SAMPLE_ELEMENTS = 2**22
 # A row is searched by brute force once it would need this fraction of all rows
 # as tree candidates (heavily duplicated or tied data).
 _BRUTE_FALLBACK_FRACTION = 1 / 16
@@ -37,21 +39,29 @@ _BRUTE_FALLBACK_FRACTION = 1 / 16
 _QUERY_CHUNK = 8192
 
 
-def principal_basis(X, row_block):
+def principal_basis(X, n_components=None):
     """Centre (float64), variances (descending) and principal axes (columns) of ``X``.
 
-    The covariance is taken over evenly spaced rows, at most ``_BASIS_SAMPLE_ROWS``,
-    accumulated ``row_block`` rows at a time.
+    Computed on evenly spaced rows: at most ``_BASIS_SAMPLE_ROWS``, and fewer in many
+    dimensions so that the sample stays near ``_BASIS_SAMPLE_ELEMENTS`` numbers.
+    With ``n_components`` only the leading axes are computed (randomized SVD, seeded);
+    ``variances`` then ends with one more entry, the variance of everything else.
     """
     n_samples, n_features = X.shape
     center = X.mean(axis=0, dtype=np.float64)
-    rows = np.unique(np.linspace(0, n_samples - 1, min(n_samples, _BASIS_SAMPLE_ROWS)).astype(np.intp))
-    covariance = np.zeros((n_features, n_features))
-    for start in range(0, len(rows), row_block):
-        block = X[rows[start : start + row_block]].astype(np.float64) - center
-        covariance += block.T @ block
-    variances, axes = np.linalg.eigh(covariance / max(len(rows) - 1, 1))
-    return center, np.clip(variances[::-1], 0.0, None), np.ascontiguousarray(axes[:, ::-1])
+    n_rows = min(n_samples, max(_BASIS_SAMPLE_ROWS_MIN, min(_BASIS_SAMPLE_ROWS, _BASIS_SAMPLE_ELEMENTS // n_features)))
+    rows = np.unique(np.linspace(0, n_samples - 1, n_rows).astype(np.intp))
+    sample = X[rows].astype(np.float64) - center
+    scale = 1.0 / max(len(rows) - 1, 1)
+    if n_components is None or n_components + 8 >= min(sample.shape):
+        variances, axes = np.linalg.eigh(sample.T @ sample * scale)
+        return center, np.clip(variances[::-1], 0.0, None), np.ascontiguousarray(axes[:, ::-1])
+    from sklearn.utils.extmath import randomized_svd
+
+    _, singular, axes_t = randomized_svd(sample, n_components, n_oversamples=16, n_iter=4, random_state=0)
+    variances = singular**2 * scale
+    rest = max(float(np.einsum("ij,ij->", sample, sample)) * scale - variances.sum(), 0.0)
+    return center, np.append(variances, rest), np.ascontiguousarray(axes_t.T)
 
 
 def row_block(n_features, working_memory_bytes):
@@ -86,7 +96,7 @@ class PCATree:
         self.X = X
         self._row_block = row_block(X.shape[1], working_memory_bytes)
         if basis is None:
-            basis = principal_basis(X, self._row_block)
+            basis = principal_basis(X, None if n_components == X.shape[1] else n_components)
         self.center, self.variances, self.axes = basis
         self.n_components = int(n_components)
         self.Z = project(X, self.center, self.axes, self.n_components, self._row_block)

@@ -72,7 +72,7 @@ def test_pca_tree_falls_back_on_many_duplicates():
 def test_tree_coordinates_bound_distances_from_below():
     rng = np.random.default_rng(2)
     X = _low_rank(300, 4, 30, rng) + 0.05 * rng.normal(size=(300, 30))
-    basis = principal_basis(X, 64)
+    basis = principal_basis(X)
     for n_components in (1, 4, 10, 30):
         Z = project(X, basis[0], basis[2], n_components, 64)
         lower = np.sqrt(((Z[:, None] - Z[None]) ** 2).sum(-1))
@@ -84,11 +84,18 @@ def test_tree_coordinates_bound_distances_from_below():
 
 def test_principal_basis_matches_numpy_pca():
     rng = np.random.default_rng(3)
-    X = _low_rank(500, 3, 10, rng) * np.array([5.0, 1, 1, 1, 1, 1, 1, 1, 1, 1])
-    center, variances, axes = principal_basis(X, 37)
+    X = _low_rank(500, 3, 60, rng) * np.linspace(1, 5, 60) + 0.01 * rng.normal(size=(500, 60))
+    reference = np.linalg.svd(X - X.mean(0), compute_uv=False) ** 2 / 499
+    center, variances, axes = principal_basis(X)
     np.testing.assert_allclose(center, X.mean(axis=0))
-    np.testing.assert_allclose(variances, np.linalg.svd(X - X.mean(0), compute_uv=False) ** 2 / 499, atol=1e-9)
-    np.testing.assert_allclose(axes.T @ axes, np.eye(10), atol=1e-12)
+    np.testing.assert_allclose(variances, reference, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(axes.T @ axes, np.eye(60), atol=1e-12)
+    # Leading axes only: the last entry lumps the variance of all the others.
+    _, leading, leading_axes = principal_basis(X, 5)
+    assert leading.shape == (6,) and leading_axes.shape == (60, 5)
+    np.testing.assert_allclose(leading[:3], reference[:3], rtol=1e-6)
+    np.testing.assert_allclose(leading[-1], reference[5:].sum() + (reference[3:5] - leading[3:5]).sum(), rtol=1e-6)
+    np.testing.assert_allclose(np.abs(leading_axes[:, :3].T @ axes[:, :3]), np.eye(3), atol=1e-6)
 
 
 def test_pca_tree_memory_blocks_do_not_change_the_result():
