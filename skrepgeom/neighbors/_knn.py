@@ -341,7 +341,9 @@ def _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs):
         basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
         rows = _probe_rows(Q.shape[0])
         _, probe_distances = _brute_probe(X, Q, rows, n_neighbors, self_query, working_memory, n_jobs)
-        n_components = _n_components(basis[1], probe_distances[:, -1], X.shape[1])
+        # Only the leading axes were computed: more would not prune anyway.
+        n_components = min(_n_components(basis[1], probe_distances[:, -1], X.shape[1]),
+                           basis[2].shape[1])
     return PCATree(X, n_components, basis=basis,
                    working_memory_bytes=_tree_block_bytes(working_memory)), n_components
 

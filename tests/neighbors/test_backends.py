@@ -156,3 +156,12 @@ def test_explain_backend_validates_like_kneighbors():
         explain_backend(X, 2, n_jobs=0)
     with pytest.raises(ValueError, match="working_memory"):
         explain_backend(X, 2, working_memory=-1)
+
+
+def test_pca_tree_on_wide_full_rank_data():
+    # More features than leading axes computed: the tree takes what exists, still exact.
+    X = np.random.default_rng(8).normal(size=(800, 60)).astype(np.float32)
+    ref_distances, ref_indices = _reference(X, 3)
+    distances, indices = kneighbors(X, 3, backend="pca_tree")
+    np.testing.assert_array_equal(indices, ref_indices)
+    np.testing.assert_allclose(distances, ref_distances, rtol=1e-12)
