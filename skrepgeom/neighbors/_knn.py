@@ -243,7 +243,9 @@ def explain_backend(X, n_neighbors, *, query=None, working_memory=None, n_jobs=N
     X = _check_points(X, "X")
     Q = X if query is None else _check_points(query, "query", dtype=X.dtype)
     if Q.shape[1] != X.shape[1]:
-        raise ValueError(f"query has {Q.shape[1]} features but X has {X.shape[1]}; they must match.")
+        raise ValueError(
+            f"query has {Q.shape[1]} features but X has {X.shape[1]}; they must match."
+        )
     check_n_neighbors(n_neighbors, X.shape[0], self_query=query is None)
     _check_working_memory(working_memory)
     check_n_jobs(n_jobs)
@@ -258,7 +260,8 @@ def _probe_rows(n_queries):
 def _brute_probe(X, Q, rows, n_neighbors, self_query, working_memory, n_jobs):
     """Seconds per query row of the brute backend, and the probe rows' exact distances."""
     start = time.perf_counter()
-    distances, _ = _brute_rows(X, Q[rows], rows if self_query else None, n_neighbors, working_memory, n_jobs)
+    own = rows if self_query else None
+    distances, _ = _brute_rows(X, Q[rows], own, n_neighbors, working_memory, n_jobs)
     return (time.perf_counter() - start) / len(rows), distances
 
 
@@ -303,7 +306,9 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
                              time.perf_counter() - start), None
 
     build_start = time.perf_counter()
-    tree = PCATree(X, n_components, basis=basis, working_memory_bytes=_tree_block_bytes(working_memory))
+    tree = PCATree(
+        X, n_components, basis=basis, working_memory_bytes=_tree_block_bytes(working_memory)
+    )
     build_seconds = time.perf_counter() - build_start
     # Probe the tree in small batches and give up once it is clearly slower.
     tree_start, done = time.perf_counter(), 0
@@ -340,7 +345,9 @@ def _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs):
     else:
         basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
         rows = _probe_rows(Q.shape[0])
-        _, probe_distances = _brute_probe(X, Q, rows, n_neighbors, self_query, working_memory, n_jobs)
+        _, probe_distances = _brute_probe(
+            X, Q, rows, n_neighbors, self_query, working_memory, n_jobs
+        )
         # Only the leading axes were computed: more would not prune anyway.
         n_components = min(_n_components(basis[1], probe_distances[:, -1], X.shape[1]),
                            basis[2].shape[1])
@@ -372,7 +379,8 @@ def _brute_rows(X, Q_rows, own_rows, n_neighbors, working_memory, n_jobs):
 def _rerank(Q, X, candidates, n_neighbors):
     distances = np.empty((Q.shape[0], n_neighbors), dtype=np.float64)
     indices = np.empty((Q.shape[0], n_neighbors), dtype=np.int64)
-    exact_rerank(Q, X, np.ascontiguousarray(candidates, dtype=np.int64), n_neighbors, distances, indices)
+    candidates = np.ascontiguousarray(candidates, dtype=np.int64)
+    exact_rerank(Q, X, candidates, n_neighbors, distances, indices)
     return distances, indices.astype(np.intp, copy=False)
 
 

@@ -49,7 +49,8 @@ def principal_basis(X, n_components=None):
     """
     n_samples, n_features = X.shape
     center = X.mean(axis=0, dtype=np.float64)
-    n_rows = min(n_samples, max(_BASIS_SAMPLE_ROWS_MIN, min(_BASIS_SAMPLE_ROWS, _BASIS_SAMPLE_ELEMENTS // n_features)))
+    n_rows = min(_BASIS_SAMPLE_ROWS, _BASIS_SAMPLE_ELEMENTS // n_features)
+    n_rows = min(n_samples, max(_BASIS_SAMPLE_ROWS_MIN, n_rows))
     rows = np.unique(np.linspace(0, n_samples - 1, n_rows).astype(np.intp))
     sample = X[rows].astype(np.float64) - center
     scale = 1.0 / max(len(rows) - 1, 1)
@@ -58,7 +59,9 @@ def principal_basis(X, n_components=None):
         return center, np.clip(variances[::-1], 0.0, None), np.ascontiguousarray(axes[:, ::-1])
     from sklearn.utils.extmath import randomized_svd
 
-    _, singular, axes_t = randomized_svd(sample, n_components, n_oversamples=16, n_iter=4, random_state=0)
+    _, singular, axes_t = randomized_svd(
+        sample, n_components, n_oversamples=16, n_iter=4, random_state=0
+    )
     variances = singular**2 * scale
     rest = max(float(np.einsum("ij,ij->", sample, sample)) * scale - variances.sum(), 0.0)
     return center, np.append(variances, rest), np.ascontiguousarray(axes_t.T)
@@ -83,7 +86,9 @@ def project(X, center, axes, n_components, row_block):
             # The residual is formed explicitly: ||x||^2 - ||t(x)||^2 would cancel
             # catastrophically for rows close to the subspace.
             block -= coordinates @ top.T
-            Z[start : start + row_block, n_components] = np.sqrt(np.einsum("ij,ij->i", block, block))
+            Z[start : start + row_block, n_components] = np.sqrt(
+                np.einsum("ij,ij->i", block, block)
+            )
     return Z
 
 
@@ -124,7 +129,9 @@ class PCATree:
         def search(start):
             stop = min(start + chunk, n_queries)
             own = None if self_rows is None else self_rows[start:stop]
-            self._search(Q[start:stop], n_neighbors, own, distances[start:stop], indices[start:stop], brute)
+            self._search(
+                Q[start:stop], n_neighbors, own, distances[start:stop], indices[start:stop], brute
+            )
 
         if workers == 1:
             for start in starts:
@@ -145,7 +152,8 @@ class PCATree:
             Q, self.center, self.axes, self.n_components, self._row_block
         )
         while pending.size:
-            if n_candidates > max(_BRUTE_FALLBACK_FRACTION * n_samples, n_neighbors + excluded + 16):
+            brute_above = max(_BRUTE_FALLBACK_FRACTION * n_samples, n_neighbors + excluded + 16)
+            if n_candidates > brute_above:
                 distances[pending], indices[pending] = brute(
                     Q[pending], None if own is None else own[pending], n_neighbors
                 )
