@@ -459,9 +459,12 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
     query_block, data_block = _tile_shape(
         n_queries, n_samples, X.dtype.itemsize, working_memory, workers
     )
-    X_centered, center = _centered(X)
-    Q_centered = Q - center
-    column_norms = np.einsum("ij,ij->i", X_centered, X_centered)
+    center = _center(X)
+    # Data tiles are centred on the fly: no copy of X, whose size is not bounded.
+    column_norms = np.empty(n_samples, dtype=X.dtype)
+    for column in range(0, n_samples, data_block):
+        centered = X[column : column + data_block] - center
+        column_norms[column : column + data_block] = np.einsum("ij,ij->i", centered, centered)
     query_starts = range(0, n_queries, query_block)
     if verbose:
         from tqdm.auto import tqdm
@@ -473,14 +476,16 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
 
     def search_block(start):
         stop = min(start + query_block, n_queries)
-        scaled_query = -2 * Q_centered[start:stop]
+        scaled_query = -2 * (Q[start:stop] - center)
         tile = np.empty((stop - start, data_block), dtype=X.dtype)
+        columns = np.empty((data_block, X.shape[1]), dtype=X.dtype)
         best_key = np.full((stop - start, n_candidates), np.inf, dtype=X.dtype)
         best_index = np.full((stop - start, n_candidates), -1, dtype=np.int64)
         for column in range(0, n_samples, data_block):
             end = min(column + data_block, n_samples)
             products = tile[:, : end - column]
-            np.matmul(scaled_query, X_centered[column:end].T, out=products)
+            centered = np.subtract(X[column:end], center, out=columns[: end - column])
+            np.matmul(scaled_query, centered.T, out=products)
             update_topk(
                 products, column_norms[column:end], column, start, False, best_key, best_index
             )
@@ -509,17 +514,15 @@ def _tile_shape(n_queries, n_samples, itemsize, working_memory, workers):
     return query_block, data_block
 
 
-def _centered(X):
-    """``X`` minus its mean, in X's dtype.
+def _center(X):
+    """Mean of ``X`` rounded to X's dtype.
 
     Distances are translation invariant; centring shrinks ``||x||^2`` and with it
     the rounding error of the expansion (data far from the origin would otherwise
-    lose every digit of its small neighbour distances in float32).
+    lose every digit of its small neighbour distances in float32). Any point near
+    the mean serves, so it is rounded to X's dtype and blocks are centred in it.
     """
-    # The centre is rounded to X's dtype so that no float64 copy of X is made;
-    # any point near the mean serves.
-    center = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
-    return X - center, center
+    return X.mean(axis=0, dtype=np.float64).astype(X.dtype)
 
 
 def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, workers, verbose):
@@ -531,8 +534,8 @@ def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, workers, verb
     of rows is scanned by exactly one worker, so the lists never share an entry.
     """
     n_samples = X.shape[0]
-    # Blocks are centred on the fly (see _centered) instead of copying all of X.
-    center = X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+    # Blocks are centred on the fly instead of copying all of X.
+    center = _center(X)
     norms = np.empty(n_samples, dtype=X.dtype)
     block = _square_block(n_samples, X.dtype.itemsize, working_memory, workers)
     starts = list(range(0, n_samples, block))

@@ -37,6 +37,7 @@ _BASIS_SAMPLE_ELEMENTS = 2**22
 _BRUTE_FALLBACK_FRACTION = 1 / 16
 # Queries per tree call: bounds the candidate arrays and spreads work over workers.
 _QUERY_CHUNK = 8192
+_BLOCK_BYTES = 2**25
 
 
 def principal_basis(X, n_components=None):
@@ -52,7 +53,8 @@ def principal_basis(X, n_components=None):
     n_rows = min(_BASIS_SAMPLE_ROWS, _BASIS_SAMPLE_ELEMENTS // n_features)
     n_rows = min(n_samples, max(_BASIS_SAMPLE_ROWS_MIN, n_rows))
     rows = np.unique(np.linspace(0, n_samples - 1, n_rows).astype(np.intp))
-    sample = X[rows].astype(np.float64) - center
+    sample = X[rows].astype(np.float64)
+    sample -= center
     scale = 1.0 / max(len(rows) - 1, 1)
     if n_components is None or n_components + 8 >= min(sample.shape):
         variances, axes = np.linalg.eigh(sample.T @ sample * scale)
@@ -68,8 +70,10 @@ def principal_basis(X, n_components=None):
 
 
 def row_block(n_features, working_memory_bytes):
-    """Rows per float64 working block: two such blocks fit in ``working_memory_bytes``."""
-    return int(max(1, min(_QUERY_CHUNK, working_memory_bytes // (16 * n_features))))
+    """Rows per float64 working block: two such blocks fit in ``working_memory_bytes``
+    and in ``_BLOCK_BYTES`` (larger blocks gain no speed)."""
+    budget = min(working_memory_bytes, _BLOCK_BYTES)
+    return int(max(1, min(_QUERY_CHUNK, budget // (16 * n_features))))
 
 
 def project(X, center, axes, n_components, row_block):
@@ -79,7 +83,8 @@ def project(X, center, axes, n_components, row_block):
     top = axes[:, :n_components]
     Z = np.empty((n_samples, n_components + int(with_residual)), dtype=np.float64)
     for start in range(0, n_samples, row_block):
-        block = X[start : start + row_block].astype(np.float64) - center
+        block = X[start : start + row_block].astype(np.float64)
+        block -= center
         coordinates = block @ top
         Z[start : start + row_block, :n_components] = coordinates
         if with_residual:
