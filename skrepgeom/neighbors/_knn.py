@@ -32,6 +32,9 @@ _MIN_CANDIDATE_MARGIN = 4
 _TARGET_TILE_BYTES = 8 * 2**20
 # backend="auto": below this many (query, row) pairs brute force costs milliseconds.
 _AUTO_SMALL_PAIRS = 2**24
+# Below this predicted brute-force time the rest of the probe would cost about
+# as much as a tree could save.
+_AUTO_MIN_BRUTE_SECONDS = 0.1
 # Query rows searched by each backend to predict its cost, in batches for the tree.
 _PROBE_ROWS = 256
 _PROBE_BATCH = 128
@@ -295,9 +298,12 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
         X, Q, rows, n_neighbors, self_query, working_memory, n_jobs
     )
     brute_seconds = brute_row_seconds * n_queries * (_SYMMETRIC_FACTOR if self_query else 1.0)
+    predicted = {"brute": brute_seconds}
+    if brute_seconds < _AUTO_MIN_BRUTE_SECONDS:
+        reason = f"brute predicted {brute_seconds:.3g} s: too fast for a tree to pay off"
+        return BackendChoice("brute", reason, 0, predicted, time.perf_counter() - start), None
     basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
     n_components = _n_components(basis[1], probe_distances[:, -1], n_features)
-    predicted = {"brute": brute_seconds}
     if n_components > _MAX_TREE_COMPONENTS:
         reason = (f"bounding distances needs {n_components} principal coordinates "
                   f"(> {_MAX_TREE_COMPONENTS}), too many for a tree to prune; "
