@@ -39,8 +39,8 @@ _AUTO_MIN_BRUTE_SECONDS = 0.1
 _PROBE_ROWS = 256
 _PROBE_BATCH = 128
 # Per row, the symmetric self-query scan costs about this fraction of the probe's
-# query scan (half the products; measured 0.43-0.63 from 10 to 1000 features).
-_SYMMETRIC_FACTOR = 0.5
+# query scan (half the products; measured 0.37-0.63 from 10 to 1000 features).
+_SYMMETRIC_FACTOR = 0.45
 # A tree in more principal coordinates than this prunes little.
 _MAX_TREE_COMPONENTS = 32
 # Residual noise allowed in the tree's lower bounds, as a fraction of a typical
