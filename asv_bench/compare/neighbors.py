@@ -110,7 +110,7 @@ def main(argv=None):
         if args.regime and label not in args.regime:
             continue
         if args.sizes != "all":
-            sizes = sizes[:1] if args.sizes == "small" else sizes[1:]
+            sizes = sizes[:1] if args.sizes == "small" else sizes[-1:]
         for n in sizes:
             n = n // factor
             cells, digests, chosen = {}, set(), []
