@@ -504,7 +504,8 @@ def _brute(X, Q, n_neighbors, self_query, working_memory, n_jobs, verbose):
             search_block(start)
     else:
         with worker_blas_limit(workers):
-            Parallel(n_jobs=workers, prefer="threads")(
+            # Workers write into shared arrays: threads, whatever backend is configured.
+            Parallel(n_jobs=workers, backend="threading")(
                 delayed(search_block)(start) for start in query_starts
             )
     return distances, indices.astype(np.intp, copy=False)
@@ -586,7 +587,8 @@ def _brute_symmetric(X, n_neighbors, n_candidates, working_memory, workers, verb
         candidates = search(assignments[0])
     else:
         with worker_blas_limit(workers):
-            parts = Parallel(n_jobs=workers, prefer="threads")(
+            # Workers write into shared arrays: threads, whatever backend is configured.
+            parts = Parallel(n_jobs=workers, backend="threading")(
                 delayed(search)(row_blocks) for row_blocks in assignments
             )
         candidates = np.concatenate(parts, axis=1)

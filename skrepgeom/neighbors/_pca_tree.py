@@ -143,7 +143,8 @@ class PCATree:
             for start in starts:
                 search(start)
         else:
-            Parallel(n_jobs=workers, prefer="threads")(delayed(search)(s) for s in starts)
+            # Workers write into shared arrays: threads, whatever backend is configured.
+            Parallel(n_jobs=workers, backend="threading")(delayed(search)(s) for s in starts)
         return distances, indices
 
     def _search(self, Q, n_neighbors, own, distances, indices, brute):

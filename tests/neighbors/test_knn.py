@@ -216,3 +216,17 @@ def test_peak_memory_is_bounded(backend):
     ).stdout
     growth_mb, outputs_mb = map(float, out.split())
     assert growth_mb < 64 + outputs_mb, (growth_mb, outputs_mb)
+
+
+@pytest.mark.parametrize("backend", ["brute", "pca_tree"])
+def test_enclosing_process_backend_gives_same_result(backend):
+    # n_jobs=None honours joblib.parallel_config: two workers, which must still be
+    # threads sharing the output arrays even when processes are configured.
+    import joblib
+
+    X = X_ROWS.astype(np.float32)
+    expected = kneighbors(X, 3, backend=backend, working_memory=0.05)
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        found = kneighbors(X, 3, backend=backend, working_memory=0.05)
+    np.testing.assert_array_equal(found[1], expected[1])
+    np.testing.assert_array_equal(found[0], expected[0])
