@@ -8,7 +8,7 @@ set through ``OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS`` and the libraries' ``n_jobs``
 
 Cases (``--case``, default all; ``--quick`` divides every ``n`` by 10):
 
-a. 200k x 100, TwoNN: skrepgeom (brute, 2 and 1 threads) vs DADApy at 1 thread, and a
+a. 200k x 100, TwoNN: skrepgeom (brute at 2 and 1 threads, auto at 1) vs DADApy at 1 thread, and a
    bare float32 GEMM of the same N^2 D multiply-adds at 2 threads.
 b. 200k x 10, TwoNN: skrepgeom vs scikit-dimension at equal thread budgets (1 and 2).
 c. 50k x 10, GRIDE (range_max=64): skrepgeom vs DADApy at equal thread budgets.
