@@ -10,7 +10,7 @@ N_SAMPLES = 20_000
 class KNeighbors:
     """Self-query kNN of 20k float32 points on a 5-d subspace of R^D."""
 
-    params = (["brute", "kd_tree"], [10, 50], [2, 64])
+    params = (["brute", "kd_tree", "pca_tree", "auto"], [10, 50], [2, 64])
     param_names = ["backend", "n_features", "n_neighbors"]
     timeout = 120
     # Calls of seconds: one call per sample, at most 3 samples or 20 s per round.
@@ -25,7 +25,7 @@ class KNeighbors:
             raise NotImplementedError("kd_tree at 50 features and k=64 is out of scope")
         self.X = blobs(N_SAMPLES, n_features)
         # Warm up (compile or load from cache) the Numba kernels on a small call.
-        kneighbors(self.X[:500], 3, backend=backend)
+        kneighbors(self.X[:500], 3, backend="pca_tree" if backend == "auto" else backend)
 
     def time_kneighbors(self, backend, n_features, n_neighbors):
         kneighbors(self.X, n_neighbors, backend=backend)

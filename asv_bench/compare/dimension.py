@@ -8,7 +8,7 @@ set through ``OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS`` and the libraries' ``n_jobs``
 
 Cases (``--case``, default all; ``--quick`` divides every ``n`` by 10):
 
-a. 200k x 100, TwoNN: skrepgeom (brute, 2 and 1 threads) vs DADApy at 1 thread, and a
+a. 200k x 100, TwoNN: skrepgeom (brute at 2 and 1 threads, auto at 1) vs DADApy at 1 thread, and a
    bare float32 GEMM of the same N^2 D multiply-adds at 2 threads.
 b. 200k x 10, TwoNN: skrepgeom vs scikit-dimension at equal thread budgets (1 and 2).
 c. 50k x 10, GRIDE (range_max=64): skrepgeom vs DADApy at equal thread budgets.
@@ -241,6 +241,8 @@ def case_rows(case, quick, data_dir, pythons):
             anchor="dadapy1", backend="brute", n_jobs=1)
         row("gemm2", "bare float32 GEMM X @ X.T (BLAS)", ours, "gemm", n, d, 2,
             anchor="dadapy1")
+        row("auto1", "skrepgeom TwoNN auto n_jobs=1", ours, "skrepgeom_twonn", n, d, 1,
+            anchor="dadapy1", backend="auto", n_jobs=1)
     elif case == "b":
         n, d = 200_000 // scale, 10
         for threads in (1, 2):
@@ -319,6 +321,8 @@ def targets(case, summaries):
     if case == "a":
         lines.append(_target("skrepgeom 2 threads vs DADApy 1 thread", speedup("ours2", "dadapy1"), 5))
         lines.append(_target("stretch: skrepgeom vs DADApy, both 1 thread", speedup("ours1", "dadapy1"), 3))
+        lines.append(_target("skrepgeom backend='auto' vs DADApy, both 1 thread",
+                             speedup("auto1", "dadapy1"), 10))
         lines.append(
             _target("brute time / bare GEMM time, both 2 threads", ratio("ours2", "gemm2"), 1.5,
                     higher_is_better=False)

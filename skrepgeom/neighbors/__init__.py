@@ -4,7 +4,7 @@ Every estimator in skrepgeom searches neighbours through :func:`kneighbors`.
 """
 
 from skrepgeom.neighbors._duplicates import DUPLICATES_OPTIONS, find_duplicates, handle_duplicates
-from skrepgeom.neighbors._knn import BACKENDS, kneighbors
+from skrepgeom.neighbors._knn import BACKENDS, BackendChoice, explain_backend, kneighbors
 from skrepgeom.neighbors._overlap import (
     label_overlap,
     label_overlap_from_indices,
@@ -16,6 +16,8 @@ from skrepgeom.neighbors._overlap import (
 __all__ = [
     "BACKENDS",
     "DUPLICATES_OPTIONS",
+    "BackendChoice",
+    "explain_backend",
     "find_duplicates",
     "handle_duplicates",
     "kneighbors",

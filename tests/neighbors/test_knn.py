@@ -11,7 +11,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from skrepgeom.neighbors import kneighbors
 
-EXACT_BACKENDS = ["brute", "kd_tree", "sklearn"]
+EXACT_BACKENDS = ["brute", "kd_tree", "pca_tree", "sklearn"]
 
 
 def _data_with_duplicates(n_samples=600, n_features=7, seed=0):
@@ -134,7 +134,8 @@ def test_approximate_recall():
     pytest.importorskip("pynndescent")
     from sklearn.datasets import make_blobs
 
-    X, _ = make_blobs(3000, n_features=10, centers=5, random_state=0)
+    # Small: the time goes into compiling pynndescent, not into the search.
+    X, _ = make_blobs(600, n_features=10, centers=5, random_state=0)
     _, approx = kneighbors(X, 10, backend="approximate", random_state=0)
     _, exact = kneighbors(X, 10, backend="brute")
     recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
@@ -186,12 +187,17 @@ def test_verbose_progress_bar(capsys):
 
 _MEMORY_SCRIPT = textwrap.dedent(
     """
-    import resource, numpy as np
+    import resource, sys, numpy as np
     from skrepgeom.neighbors import kneighbors
-    kneighbors(np.random.default_rng(0).normal(size=(200, 50)).astype(np.float32), 2, backend="brute")
-    X = np.random.default_rng(0).normal(size=(20_000, 50)).astype(np.float32)
+    backend = sys.argv[1]
+    rng = np.random.default_rng(0)
+    kneighbors(rng.normal(size=(200, 50)).astype(np.float32), 2, backend=backend)
+    if backend == "brute":
+        X = rng.normal(size=(20_000, 50)).astype(np.float32)
+    else:  # rank 5 in 50 dimensions, the regime of the tree
+        X = (rng.normal(size=(20_000, 5)) @ rng.normal(size=(5, 50))).astype(np.float32)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    distances, indices = kneighbors(X, 2, backend="brute", working_memory=16)
+    distances, indices = kneighbors(X, 2, backend=backend, working_memory=16)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print((after - before) / 1024, (distances.nbytes + indices.nbytes) / 2**20)
     """
@@ -199,10 +205,28 @@ _MEMORY_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_brute_peak_memory_is_bounded():
-    """Peak RSS of a fresh process grows < 64 MB + outputs (never an N x N matrix: 1.6 GB)."""
+@pytest.mark.parametrize("backend", ["brute", "pca_tree"])
+def test_peak_memory_is_bounded(backend):
+    """Peak RSS of a fresh process grows < 64 MB + outputs (never an N x N matrix: 1.6 GB).
+
+    The tree's index holds (m + 1) float64 per row, 1 MB here.
+    """
     out = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _MEMORY_SCRIPT, backend], capture_output=True, text=True, check=True
     ).stdout
     growth_mb, outputs_mb = map(float, out.split())
     assert growth_mb < 64 + outputs_mb, (growth_mb, outputs_mb)
+
+
+@pytest.mark.parametrize("backend", ["brute", "pca_tree"])
+def test_enclosing_process_backend_gives_same_result(backend):
+    # n_jobs=None honours joblib.parallel_config: two workers, which must still be
+    # threads sharing the output arrays even when processes are configured.
+    import joblib
+
+    X = X_ROWS.astype(np.float32)
+    expected = kneighbors(X, 3, backend=backend, working_memory=0.05)
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        found = kneighbors(X, 3, backend=backend, working_memory=0.05)
+    np.testing.assert_array_equal(found[1], expected[1])
+    np.testing.assert_array_equal(found[0], expected[0])

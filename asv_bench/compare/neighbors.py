@@ -1,0 +1,181 @@
+"""Exact k-NN backends side by side over a grid of regimes, and what ``"auto"`` picks.
+
+For every regime and size, each exact backend of :func:`skrepgeom.neighbors.kneighbors`
+(``brute``, ``kd_tree``, ``pca_tree``) and ``"auto"`` runs a self-query (k = 2, float32,
+the search inside ``TwoNNDimension``) in a fresh subprocess at 1 thread; the table gives
+median seconds, the backend ``"auto"`` chose, ``auto / fastest`` (target <= 1.25) and
+whether all backends returned identical indices. A last row measures the peak RSS of
+``"auto"`` at 200k x 1000 float32 against the size of ``X`` (target <= 1.5x).
+
+Regimes (``asv_bench/benchmarks/_data.py``):
+
+* ``blobs D``: ``make_blobs`` in 5 dimensions linearly embedded in D = 10, 100, 1000;
+* ``blobs D s``: the same with isotropic noise of standard deviation s in all D coordinates;
+* ``cube8 64``: a uniform 8-dimensional cube rotated into 64 dimensions;
+* ``gauss 64``: a full-rank 64-dimensional standard normal.
+
+Sizes: n = 50k and 200k (1000-D at 50k only). ``--quick`` divides them by ``--quick-factor``
+(default 4); ``--timeout`` bounds each run (a backend past it shows ``>T``).
+
+Usage, from the repository root::
+
+    .venv/bin/python asv_bench/compare/neighbors.py --quick --repeats 1
+    .venv/bin/python asv_bench/compare/neighbors.py --repeats 3
+
+Timings depend on the machine and on whatever else runs on it: the load is printed.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness  # noqa: E402
+
+BACKENDS = ("brute", "kd_tree", "pca_tree", "auto")
+AUTO_TARGET = 1.25
+RSS_TARGET = 1.5
+N_NEIGHBORS = 2
+
+# (label, generator, keyword arguments, sizes)
+REGIMES = [
+    ("blobs 10", "blobs", {"n_features": 10}, (50_000, 200_000)),
+    ("blobs 100", "blobs", {"n_features": 100}, (50_000, 200_000)),
+    ("blobs 1000", "blobs", {"n_features": 1000}, (50_000,)),
+    ("blobs 100 s=0.003", "blobs", {"n_features": 100, "noise": 0.003}, (50_000, 200_000)),
+    ("blobs 100 s=0.03", "blobs", {"n_features": 100, "noise": 0.03}, (50_000, 200_000)),
+    ("blobs 100 s=0.3", "blobs", {"n_features": 100, "noise": 0.3}, (50_000, 200_000)),
+    ("cube8 64", "rotated_cube", {"n_features": 64}, (50_000, 200_000)),
+    ("gauss 64", "gaussian", {"n_features": 64}, (50_000, 200_000)),
+]
+
+
+def _data(generator, n_samples, kwargs):
+    sys.path.insert(0, str(_harness.REPO_ROOT / "asv_bench"))
+    from benchmarks import _data
+
+    return getattr(_data, generator)(n_samples, **kwargs)
+
+
+def search_once(generator, n_samples, kwargs, backend):
+    """Worker: one timed self-query; the indices' digest tells results apart."""
+    import hashlib
+
+    from skrepgeom.neighbors import explain_backend, kneighbors
+
+    X = _data(generator, n_samples, kwargs)
+    # Imports and Numba kernels (compiled or loaded from cache) before timing.
+    kneighbors(X[:3000], N_NEIGHBORS, backend="pca_tree" if backend == "auto" else backend)
+    kneighbors(X[:3000], N_NEIGHBORS, backend="brute")
+    ready = _harness.current_rss_mb()
+    with _harness.Timer() as timer:
+        _, indices = kneighbors(X, N_NEIGHBORS, backend=backend)
+    peak = _harness.peak_rss_mb()
+    # The probe again, untimed, for the table: the choice may differ from the timed
+    # run's only between backends of similar cost.
+    chosen = explain_backend(X, N_NEIGHBORS).backend if backend == "auto" else backend
+    return {
+        "seconds": timer.seconds,
+        "chosen": chosen,
+        "digest": hashlib.sha1(indices.astype("int64").tobytes()).hexdigest()[:12],
+        "ready_rss_mb": ready,
+        "peak_rss_mb": peak,
+        "x_mb": X.nbytes / 2**20,
+    }
+
+
+def _cell(result_list):
+    ok = [r for r in result_list if "error" not in r]
+    summary = _harness.summarize([r["seconds"] for r in ok])
+    return summary, ok
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="divide every n by --quick-factor")
+    parser.add_argument("--quick-factor", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3, help="fresh subprocesses per cell")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per run")
+    parser.add_argument("--regime", action="append", help="run only these regime labels")
+    parser.add_argument("--sizes", default="all", choices=["all", "small", "large"])
+    parser.add_argument("--skip-rss", action="store_true", help="skip the 200k x 1000 RSS row")
+    args = parser.parse_args(argv)
+    factor = args.quick_factor if args.quick else 1
+    _harness.log(_harness.header("neighbors", quick=args.quick, factor=factor,
+                                 repeats=args.repeats, timeout=args.timeout, threads=1))
+    header = (f"{'regime':<19} {'n':>7} " + " ".join(f"{b:>9}" for b in BACKENDS)
+              + f" {'auto chose':>10} {'auto/best':>9} {'same idx':>8}")
+    lines, verdicts = [], []
+    for label, generator, kwargs, sizes in REGIMES:
+        if args.regime and label not in args.regime:
+            continue
+        if args.sizes != "all":
+            sizes = sizes[:1] if args.sizes == "small" else sizes[-1:]
+        for n in sizes:
+            n = n // factor
+            cells, digests, chosen = {}, set(), []
+            for backend in BACKENDS:
+                runs = [
+                    _harness.run_worker(sys.executable, __file__, "search_once",
+                                        {"generator": generator, "n_samples": n,
+                                         "kwargs": kwargs, "backend": backend},
+                                        threads=1, timeout=args.timeout)
+                    for _ in range(args.repeats)
+                ]
+                for run in runs:
+                    if "error" in run:
+                        _harness.log(f"  {label} n={n} {backend}: {run['error'][-300:]}")
+                cells[backend], ok = _cell(runs)
+                digests.update(r["digest"] for r in ok)
+                chosen += [r["chosen"] for r in ok if backend == "auto"]
+                seconds = cells[backend] and cells[backend]["median"]
+                _harness.log(f"  {label} n={n} {backend}: "
+                             + (f"{seconds:.2f} s" if seconds is not None else "failed/timed out"))
+            exact = [cells[b]["median"] for b in BACKENDS[:-1] if cells[b]]
+            auto = cells["auto"] and cells["auto"]["median"]
+            ratio = _harness.ratio(auto, min(exact) if exact else None)
+            times = " ".join(
+                f"{cells[b]['median']:>9.2f}" if cells[b] else f"{'>' + str(int(args.timeout)):>9}"
+                for b in BACKENDS
+            )
+            line = (f"{label:<19} {n:>7} {times} {'/'.join(sorted(set(chosen))) or '-':>10} "
+                    f"{ratio if ratio is None else round(ratio, 2)!s:>9} {str(len(digests) == 1):>8}")
+            lines.append(line)
+            _harness.log(line)
+            verdicts.append(_harness.verdict(f"auto / fastest exact, {label}, n={n}", ratio,
+                                             AUTO_TARGET, higher_is_better=False))
+        _harness.log(_harness.load_line())
+
+    if not args.skip_rss:
+        n = 200_000 // factor
+        run = _harness.run_worker(sys.executable, __file__, "search_once",
+                                  {"generator": "blobs", "n_samples": n,
+                                   "kwargs": {"n_features": 1000}, "backend": "auto"},
+                                  threads=1, timeout=args.timeout)
+        if "error" in run:
+            _harness.log(f"  RSS row failed: {run['error'][-300:]}")
+            verdicts.append(_harness.verdict("peak RSS / size of X", None, RSS_TARGET,
+                                             higher_is_better=False))
+        else:
+            _harness.log(f"RSS row, blobs 1000 n={n} float32, auto chose {run['chosen']} "
+                         f"in {run['seconds']:.1f} s: X {run['x_mb']:.0f} MB, ready "
+                         f"{run['ready_rss_mb']:.0f} MB, peak {run['peak_rss_mb']:.0f} MB")
+            verdicts.append(_harness.verdict(
+                f"peak RSS of the process / size of X, {n} x 1000 float32",
+                run["peak_rss_mb"] / run["x_mb"], RSS_TARGET, higher_is_better=False))
+            verdicts.append(_harness.verdict(
+                "(peak RSS - RSS before the search + X) / size of X",
+                (run["peak_rss_mb"] - run["ready_rss_mb"] + run["x_mb"]) / run["x_mb"],
+                RSS_TARGET, higher_is_better=False))
+
+    _harness.log("\n" + header)
+    for line in lines:
+        _harness.log(line)
+    _harness.log("\nTargets (1 thread):")
+    for line in verdicts:
+        _harness.log(line)
+    _harness.log(_harness.load_line())
+
+
+if __name__ == "__main__":
+    main()
