@@ -101,7 +101,8 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
         :class:`~skrepgeom.exceptions.DuplicateSamplesWarning` giving the count,
         ``"raise"`` refuses them. A removed copy gets every per-sample result of
         the row it copies.
-    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate", "dask"}, default="auto"
+    backend : str, default="auto"
+        One of :data:`skrepgeom.neighbors.BACKENDS`.
         Neighbour-search backend, passed to :func:`~skrepgeom.neighbors.kneighbors`.
     n_jobs : int, default=None
         Threads of the neighbour search and of the Numba kernels (k*, PAk, peak

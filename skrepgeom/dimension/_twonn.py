@@ -246,9 +246,8 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``"raise"`` refuses them.
     n_neighbors : int, default=20
         Training points pooled for the local dimension of :meth:`transform`.
-    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate", "dask"}, \
-default="auto"
-        Neighbour-search backend, passed unchanged to
+    backend : str, default="auto"
+        One of :data:`skrepgeom.neighbors.BACKENDS`: neighbour-search backend, passed unchanged to
         :func:`skrepgeom.neighbors.kneighbors`.
     random_state : int, RandomState instance or None, default=None
         Seed of the bootstrap.

@@ -76,7 +76,8 @@ class ZigzagPersistenceSimilarity(SelectorMixin, BaseEstimator):
     prune_threshold : float in (0, 1], default=0.9
         Layers ``i <= L - 2`` whose score reaches this fraction of the largest
         score are pruned.
-    backend : {"auto", "brute", "kd_tree", "sklearn", "approximate"}, default="auto"
+    backend : str, default="auto"
+        One of :data:`skrepgeom.neighbors.BACKENDS`.
         Neighbour-search backend, see :func:`skrepgeom.neighbors.kneighbors`.
     n_jobs : int, default=None
         Joblib worker threads over layers, each running one layer's neighbour
