@@ -377,8 +377,8 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         if hasattr(X, "ndim") and getattr(X, "ndim", 2) != 2 and not sp.issparse(X):
             raise ValueError(
                 f"SparseAutoencoder expects a 2-D array of shape (n_tokens, n_features), got "
-                f"an array with {X.ndim} dimension(s) of shape {tuple(X.shape)}; reshape it to "
-                "(n_tokens, d), e.g. X.reshape(-1, X.shape[-1])."
+                f"an array with {X.ndim} dimension(s) of shape {tuple(X.shape)}. Reshape your "
+                "data to (n_tokens, d), e.g. X.reshape(-1, X.shape[-1])."
             )
         if not reset and hasattr(self, "n_features_in_"):
             n_features = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
@@ -957,6 +957,11 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             Explained variance (1 is perfect).
         """
         return sae_metrics(self, X)["explained_variance"]
+
+    @property
+    def _n_features_out(self):
+        """Number of codes, for :meth:`get_feature_names_out`."""
+        return self.n_components_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
