@@ -102,7 +102,7 @@ class LatentSteering:
         values = np.zeros(latents.size) if value is None else np.broadcast_to(
             np.asarray(value, dtype=np.float64), latents.shape
         )
-        self.value = values
+        self.value = np.array(values, dtype=np.float64)
         self._context = None
 
     def _position_index(self, n_tokens, device):
