@@ -71,6 +71,23 @@ def _odds_ratio(tp, fp, fn, tn):
     return np.where((den == 0) & (num == 0), np.nan, ratio)
 
 
+def _fisher_greater(tp, n_fire, n_positive, n_tokens):
+    """One-sided Fisher p-values ``P(X >= tp)``, ``X ~ Hypergeom(n_tokens, n_fire, n_positive)``.
+
+    ``tp = 0`` gives exactly 1; the survival function is evaluated once per distinct
+    ``(tp, n_fire, n_positive)`` (counts repeat a lot across latents), since each
+    evaluation sums up to ``min(n_fire, n_positive)`` terms.
+    """
+    p_value = np.ones(tp.shape)
+    some = tp > 0
+    if some.any():
+        keys = np.stack([tp[some], n_fire[some], n_positive[some]], axis=1)
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        sf = hypergeom.sf(unique[:, 0] - 1, n_tokens, unique[:, 1], unique[:, 2])
+        p_value[some] = np.clip(sf, 0.0, 1.0)[inverse.ravel()]
+    return p_value
+
+
 def latent_annotation_enrichment(
     codes,
     annotations,
@@ -167,9 +184,8 @@ def latent_annotation_enrichment(
             precision = np.where(n_fire > 0, tp / n_fire, 0.0)
             recall = np.where(n_positive[None, :] > 0, tp / n_positive[None, :], 0.0)
             f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-        # P(X >= tp) for X ~ Hypergeom(n_tokens, n_fire, n_positive): Fisher "greater".
-        p_value = hypergeom.sf(tp - 1, n_tokens, n_fire, n_positive[None, :])
-        p_value = np.clip(p_value, 0.0, 1.0)
+        p_value = _fisher_greater(tp, np.broadcast_to(n_fire, tp.shape),
+                                  np.broadcast_to(n_positive[None, :], tp.shape), n_tokens)
         q_value = (false_discovery_control(p_value.ravel(), method="bh").reshape(p_value.shape)
                    if correction == "fdr_bh" else p_value.copy())
         frames.append({
