@@ -140,7 +140,7 @@ def _dense_reference_grads(sae, params, x, dead=None):
         scale = min(int(dead.sum()) / k_aux, 1.0) / 32
         loss = loss + scale * ((f_aux @ p["dec"] - residual) ** 2).sum(1).mean()
     loss.backward()
-    return float(loss), {k: v.grad for k, v in p.items()}
+    return loss.item(), {k: v.grad for k, v in p.items()}
 
 
 @pytest.mark.parametrize(
