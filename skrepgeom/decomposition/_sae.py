@@ -65,6 +65,16 @@ def _geometric_median(X, *, max_iter=100, tol=1e-6):
     return y
 
 
+def _project_off_rows(grad, rows):
+    """Remove from each gradient row its component along the (unit) decoder row, in place.
+
+    The step then moves a unit row along the sphere to first order, so the
+    renormalisation after the step corrects only a second-order drift.
+    """
+    grad -= (grad * rows).sum(dim=1, keepdim=True) * rows
+    return grad
+
+
 def _rows_to_latents(idx, values, n_components):
     """Sparse ``(n_components, batch)`` matrix holding ``values[b, i]`` at ``(idx[b, i], b)``."""
     batch, k = idx.shape
@@ -727,8 +737,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 log = global_step % _HISTORY_EVERY == 0
                 grads, stats, counts = self._loss_and_grads(x, state, want_stats=log)
                 if self.normalize_decoder:
-                    dec = state.p["dec"]
-                    grads["dec"] -= (grads["dec"] * dec).sum(dim=1, keepdim=True) * dec
+                    _project_off_rows(grads["dec"], state.p["dec"])
                 self._adam_step(state, grads)
                 if self.normalize_decoder:
                     dec = state.p["dec"]

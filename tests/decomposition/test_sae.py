@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skrepgeom.datasets import make_sparse_dictionary_data
 from skrepgeom.decomposition import SparseAutoencoder, sae_metrics
-from skrepgeom.decomposition._sae import _State
+from skrepgeom.decomposition._sae import _project_off_rows, _State
 
 PLANTED = dict(n_components=128, batch_size=256, learning_rate=1e-3, normalize_input=None)
 
@@ -183,8 +183,11 @@ def test_decoder_gradient_projection_keeps_unit_rows(planted):
     grads, _, _ = sae._loss_and_grads(torch.as_tensor(X[:128], dtype=torch.float32), state, False)
     g = grads["dec"].numpy().astype(np.float64)
     w = rows.astype(np.float64)
-    projected = g - (g * w).sum(1, keepdims=True) * w
+    projected = _project_off_rows(grads["dec"].double(), torch.as_tensor(w)).numpy()
+    np.testing.assert_allclose(projected, g - np.einsum("ij,ij->i", g, w)[:, None] * w, atol=1e-12)
+    # rows are unit to float32 precision, so the radial remainder is (1 - |w|^2) g.w ~ 1e-7
     assert np.abs((projected * w).sum(1)).max() < 1e-6 * np.abs(g).max()
+    assert np.abs(g - projected).max() > 1e-3 * np.abs(g).max()  # the raw gradient had a radial part
     np.testing.assert_allclose(sae.decoder_norms_, 1.0, atol=1e-5)
     unconstrained = clone(sae).set_params(normalize_decoder=False).fit(X[:2000])
     assert np.abs(unconstrained.decoder_norms_ - 1.0).max() > 1e-4
