@@ -390,13 +390,6 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 f"an array with {X.ndim} dimension(s) of shape {tuple(X.shape)}. Reshape your "
                 "data to (n_tokens, d), e.g. X.reshape(-1, X.shape[-1])."
             )
-        if not reset and hasattr(self, "n_features_in_"):
-            n_features = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
-            if n_features is not None and n_features != self.n_features_in_:
-                raise ValueError(
-                    f"X has {n_features} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
         return validate_data(
             self,
             X,
