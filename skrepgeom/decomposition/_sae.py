@@ -557,11 +557,13 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     :, None
                 ] * dec
             grads["b_dec"] = g.sum(dim=0)
-            active = f > 0
-            grad_pre = torch.addmm(norms * (self.l1_coef / batch), g, dec.t()).mul_(active)
+            # ReLU's own backward kernel: one pass, no boolean mask of (batch, n_components)
+            grad_pre = torch.ops.aten.threshold_backward(
+                torch.addmm(norms * (self.l1_coef / batch), g, dec.t()), f, 0
+            )
             grads["enc"] = grad_pre.t() @ xc
             grads["b_enc"] = grad_pre.sum(dim=0)
-            counts = active.sum(dim=0)
+            counts = torch.count_nonzero(f, dim=0)
             loss = mse + self.l1_coef * l1
         else:
             values, idx = pre.topk(self.k, dim=1, sorted=False)
