@@ -21,6 +21,7 @@ first, then ``sae-lens==6.54.12``); pass ``--anchor-venv DIR`` to keep it. Usage
 the repository root::
 
     .venv/bin/python asv_bench/compare/decomposition.py [--threads 2] [--skip-anchor]
+        [--activations relu topk] [--skip-memory] [--skip-hooks] [--memory-components N]
 """
 
 import argparse
@@ -188,6 +189,9 @@ def main():
     parser.add_argument("--anchor-venv", default=None)
     parser.add_argument("--memory-components", type=int, default=D_SAE)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-hooks", action="store_true")
+    parser.add_argument("--activations", nargs="+", default=["relu", "topk"],
+                        choices=["relu", "topk"])
     args = parser.parse_args()
     print(_harness.header("decomposition", threads=args.threads))
     threads = args.threads
@@ -201,7 +205,7 @@ def main():
     if not args.skip_anchor:
         anchor = _anchor(args.anchor_venv or _harness.temporary_directory("sae-anchor-"))
     targets = {"relu": 1.5, "topk": 2.0}
-    for activation in ("relu", "topk"):
+    for activation in args.activations:
         kwargs = {"path": str(data), "activation": activation, "threads": threads}
         ours = _harness.run_worker(sys.executable, __file__, "ours_step", kwargs, threads=threads)
         theirs = (_harness.run_worker(str(anchor), __file__, "saelens_step", kwargs, threads=threads)
@@ -227,6 +231,8 @@ def main():
         print(_harness.verdict("peak RSS 1M / 250k", growth, 1.10, higher_is_better=False))
         print(_harness.verdict("peak RSS at 1M tokens (MB)", peaks[1_000_000], 1500,
                                higher_is_better=False, unit=" MB"))
+    if args.skip_hooks:
+        return
     hooks = _harness.run_worker(sys.executable, __file__, "hook_speed",
                                 {"n_sequences": 200, "threads": threads, "seed": 0}, threads=threads)
     print(f"hooks: {hooks}")
