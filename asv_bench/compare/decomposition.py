@@ -120,24 +120,37 @@ def saelens_step(path, activation, threads):
     return {"seconds_per_step": times[len(times) // 2]}
 
 
-def stream_memory(n_tokens, chunk, seed, n_components):
+def write_stream(path, n_tokens, chunk, seed):
+    """A float32 ``(n_tokens, 320)`` ``.npy`` file, written chunk by chunk (own process)."""
     import numpy as np
 
-    from skrepgeom.decomposition import SparseAutoencoder
-
-    path = Path(_harness.temporary_directory("sae-stream-")) / "x.npy"
     rng = np.random.default_rng(seed)
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_tokens, 320))
     for start in range(0, n_tokens, chunk):
         out[start : start + chunk] = rng.standard_normal((min(chunk, n_tokens - start), 320))
     out.flush()
-    del out
-    X = np.load(path, mmap_mode="r")
+    return {"n_tokens": n_tokens}
+
+
+def stream_memory(path, chunk, n_components):
+    """Peak RSS of ``partial_fit`` over a memmap, one 65,536-token chunk at a time.
+
+    Each chunk is read through its own memory map, closed afterwards: pages of a
+    mapping kept open stay resident and would count in RSS whatever the estimator does.
+    """
+    import numpy as np
+
+    from skrepgeom.decomposition import SparseAutoencoder
+
+    n_tokens = np.load(path, mmap_mode="r").shape[0]
     sae = SparseAutoencoder(n_components=n_components, activation="topk", k=K, batch_size=BATCH,
                             random_state=0)
     ready = _harness.peak_rss_mb()
     for start in range(0, n_tokens, chunk):
-        sae.partial_fit(X[start : start + chunk])
+        X = np.load(path, mmap_mode="r")
+        block = X[start : start + chunk]
+        sae.partial_fit(block)
+        del X, block
     return {"peak_rss_mb": _harness.peak_rss_mb(), "ready_peak_rss_mb": ready,
             "n_tokens_seen": int(sae.n_tokens_seen_)}
 
@@ -222,8 +235,12 @@ def main():
     if not args.skip_memory:
         peaks = {}
         for n in (250_000, 1_000_000):
+            stream = Path(_harness.temporary_directory("sae-stream-")) / "x.npy"
+            _harness.run_worker(sys.executable, __file__, "write_stream",
+                                {"path": str(stream), "n_tokens": n, "chunk": 65_536, "seed": 0},
+                                threads=threads)
             result = _harness.run_worker(sys.executable, __file__, "stream_memory",
-                                         {"n_tokens": n, "chunk": 65_536, "seed": 0,
+                                         {"path": str(stream), "chunk": 65_536,
                                           "n_components": args.memory_components}, threads=threads)
             peaks[n] = result.get("peak_rss_mb")
             print(f"partial_fit stream {n} tokens x 320 -> {args.memory_components}: {result}")
