@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from skrepgeom.utils._parallel import effective_n_threads
 
 __all__ = [
+    "closest_module_names",
     "forward_hooks",
     "make_generator",
     "resolve_device",
@@ -117,6 +118,19 @@ def torch_threads(n_jobs):
         torch.set_num_threads(previous)
 
 
+def closest_module_names(model, name, n=10):
+    """The ``n`` names of ``model.named_modules()`` most similar to ``name``.
+
+    Ranked by :func:`difflib.SequenceMatcher` ratio (ties keep the module order), so a
+    typo such as ``"encoder.layers.3"`` lists ``"encoder.layer.3"`` first.
+    """
+    import difflib
+
+    names = [candidate for candidate, _ in model.named_modules()]
+    ratio = {c: difflib.SequenceMatcher(None, name, c).ratio() for c in names}
+    return sorted(names, key=lambda c: -ratio[c])[:n]
+
+
 @contextlib.contextmanager
 def forward_hooks(model, hooks, *, training=None):
     """Register forward hooks on named submodules for the duration of a block.
@@ -147,8 +161,8 @@ def forward_hooks(model, hooks, *, training=None):
     unknown = [name for name in hooks if name not in modules]
     if unknown:
         raise ValueError(
-            f"Unknown module name(s) {unknown}; available names include "
-            f"{list(modules)[:10]}."
+            f"Unknown module name(s) {unknown}; closest available names: "
+            f"{closest_module_names(model, unknown[0])}."
         )
     modes = {name: module.training for name, module in modules.items()}
     handles = []

@@ -1,0 +1,5 @@
+"""Representations of neural networks: token activations of any module."""
+
+from skrepgeom.representations._activations import collect_activations, iter_activations
+
+__all__ = ["collect_activations", "iter_activations"]

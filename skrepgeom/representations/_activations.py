@@ -1,0 +1,265 @@
+"""Token-level activations of one module of a torch model, streamed batch by batch.
+
+The functional core of :class:`LayerActivations`: sequences of any length are padded
+into batches, the module's output is captured by a forward hook (through
+:func:`skrepgeom.utils._torch.forward_hooks`, so hooks never outlive the call and the
+model's training flags are restored), and only the real (non-padding, non-dropped)
+tokens are returned, in input order.
+"""
+
+import inspect
+import os
+from numbers import Integral
+
+import numpy as np
+import torch
+
+from skrepgeom.utils._torch import forward_hooks, resolve_device, resolve_dtype
+
+__all__ = ["collect_activations", "iter_activations"]
+
+
+class _StopForward(Exception):
+    """Raised by the capturing hook to skip the layers after the hooked module."""
+
+
+def _module_name(model, layer):
+    """Name (as in ``model.named_modules()``) of ``layer``, a name or a submodule."""
+    if isinstance(layer, str):
+        return layer
+    if isinstance(layer, torch.nn.Module):
+        for name, module in model.named_modules():
+            if module is layer:
+                return name
+        raise ValueError(f"layer {type(layer).__name__} is not a submodule of the model.")
+    raise TypeError(f"layer must be a module name (str) or a torch.nn.Module, got {type(layer).__name__}.")
+
+
+def _vocab_size(model):
+    config = getattr(model, "config", None)
+    if config is not None and getattr(config, "vocab_size", None):
+        return int(config.vocab_size)
+    get_embeddings = getattr(model, "get_input_embeddings", None)
+    if callable(get_embeddings):
+        try:
+            embeddings = get_embeddings()
+        except NotImplementedError:
+            return None
+        if embeddings is not None and hasattr(embeddings, "num_embeddings"):
+            return int(embeddings.num_embeddings)
+    return None
+
+
+def _check_inputs(model, inputs):
+    if isinstance(inputs, np.ndarray) and inputs.ndim == 2:
+        inputs = list(inputs)
+    if isinstance(inputs, torch.Tensor):
+        inputs = list(inputs.cpu().numpy()) if inputs.ndim == 2 else [inputs.cpu().numpy()]
+    inputs = [np.asarray(ids) for ids in inputs]
+    if not inputs:
+        raise ValueError("inputs is empty: pass at least one sequence of token ids.")
+    vocab = _vocab_size(model)
+    for index, ids in enumerate(inputs):
+        if ids.ndim != 1 or ids.size == 0:
+            raise ValueError(
+                f"inputs[{index}] must be a non-empty 1-D array of token ids, got shape {ids.shape}."
+            )
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"inputs[{index}] must hold integer token ids, got dtype {ids.dtype}.")
+        if ids.min() < 0 or (vocab is not None and ids.max() >= vocab):
+            raise ValueError(
+                f"inputs[{index}] holds token id {int(ids.max() if ids.min() >= 0 else ids.min())}, "
+                f"outside the model's vocabulary [0, {vocab})."
+            )
+    return [ids.astype(np.int64, copy=False) for ids in inputs]
+
+
+def _pad_id(model, pad_token_id):
+    if pad_token_id is not None:
+        return int(pad_token_id)
+    config = getattr(model, "config", None)
+    value = getattr(config, "pad_token_id", None) if config is not None else None
+    return int(value) if value is not None else 0
+
+
+def _keep_masks(inputs, drop_token_ids):
+    drop = np.asarray(sorted(drop_token_ids or ()), dtype=np.int64)
+    return [~np.isin(ids, drop) for ids in inputs]
+
+
+def _forward_kwargs(model):
+    """Whether the model's forward takes ``input_ids``/``attention_mask`` keywords."""
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+    return "attention_mask" in parameters and "input_ids" in parameters
+
+
+def iter_activations(
+    model,
+    inputs,
+    layer,
+    *,
+    batch_size=64,
+    drop_token_ids=None,
+    pad_token_id=None,
+    device="cpu",
+    dtype="float32",
+    stop_at_layer=True,
+):
+    """Yield the token activations of module ``layer``, one batch of sequences at a time.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, already on ``device``; it is run in eval mode under
+        ``torch.inference_mode()`` and never modified (its training flags are
+        restored). HuggingFace models get ``input_ids`` and ``attention_mask``;
+        other modules are called with the padded id tensor.
+    inputs : list of array-like of int
+        Token-id sequences (1-D, any lengths), or a 2-D array of equal-length rows.
+    layer : str or torch.nn.Module
+        Module whose output is captured, by name (as in ``model.named_modules()``,
+        e.g. ``"esm.encoder.layer.3"``) or as the submodule itself. A tuple output
+        (HuggingFace layers) gives its first element.
+    batch_size : int, default=64
+        Sequences per forward pass.
+    drop_token_ids : iterable of int, default=None
+        Token ids whose positions are left out (e.g. ``(0, 2)`` for ESM's ``<cls>``
+        and ``<eos>``); padding is always left out.
+    pad_token_id : int, default=None
+        Id used to pad short sequences; ``None`` takes ``model.config.pad_token_id``
+        when there is one, else 0. Padding is masked through ``attention_mask``.
+    device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
+        Where the inputs are sent (the model's device).
+    dtype : {"float32", "float64"}, default="float32"
+        Dtype of the returned arrays.
+    stop_at_layer : bool, default=True
+        Stop each forward pass right after ``layer`` (the later layers are not run).
+
+    Yields
+    ------
+    activations : ndarray of shape (n_chunk_tokens, d)
+        The kept tokens of one batch, sequence after sequence, in input order.
+
+    See Also
+    --------
+    collect_activations : All tokens in one array (or a memory map).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skrepgeom.representations import iter_activations
+    >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 3))
+    >>> chunks = list(iter_activations(model, [np.array([1, 2, 3]), np.array([4])], "1"))
+    >>> [chunk.shape for chunk in chunks]
+    [(4, 3)]
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got batch_size={batch_size!r}.")
+    name = _module_name(model, layer)
+    inputs = _check_inputs(model, inputs)
+    keep = _keep_masks(inputs, drop_token_ids)
+    pad = _pad_id(model, pad_token_id)
+    device = resolve_device(device)
+    np_dtype = np.dtype(str(resolve_dtype(dtype)).replace("torch.", ""))
+    use_kwargs = _forward_kwargs(model)
+    captured = {}
+
+    def hook(module, args, output):
+        captured["output"] = output[0] if isinstance(output, (tuple, list)) else output
+        if stop_at_layer:
+            raise _StopForward
+
+    with forward_hooks(model, {name: hook}, training=False), torch.inference_mode():
+        for start in range(0, len(inputs), batch_size):
+            batch = inputs[start : start + batch_size]
+            lengths = np.array([ids.size for ids in batch])
+            ids = np.full((len(batch), lengths.max()), pad, dtype=np.int64)
+            mask = np.arange(lengths.max())[None, :] < lengths[:, None]
+            ids[mask] = np.concatenate(batch)
+            ids_t = torch.as_tensor(ids, device=device)
+            captured.clear()
+            try:
+                if use_kwargs:
+                    model(input_ids=ids_t, attention_mask=torch.as_tensor(mask, device=device).long())
+                else:
+                    model(ids_t)
+            except _StopForward:
+                pass
+            if "output" not in captured:
+                raise RuntimeError(f"module {name!r} was not called during the forward pass.")
+            hidden = captured.pop("output")
+            if hidden.ndim != 3 or hidden.shape[:2] != ids.shape:
+                raise ValueError(
+                    f"module {name!r} returned shape {tuple(hidden.shape)}; token activations "
+                    f"need (batch, tokens, d) = ({ids.shape[0]}, {ids.shape[1]}, d)."
+                )
+            token_mask = mask.copy()
+            token_mask[mask] = np.concatenate([keep[start + i] for i in range(len(batch))])
+            selected = hidden[torch.as_tensor(token_mask, device=hidden.device)]
+            yield selected.to(dtype=resolve_dtype(dtype)).cpu().numpy().astype(np_dtype, copy=False)
+
+
+def collect_activations(
+    model,
+    inputs,
+    layer,
+    *,
+    batch_size=64,
+    drop_token_ids=None,
+    pad_token_id=None,
+    device="cpu",
+    dtype="float32",
+    stop_at_layer=True,
+    memmap_dir=None,
+):
+    """All token activations of module ``layer``, in input order.
+
+    Parameters
+    ----------
+    model, inputs, layer, batch_size, drop_token_ids, pad_token_id, device, dtype, stop_at_layer
+        As in :func:`iter_activations`.
+    memmap_dir : str or path-like, default=None
+        When given, the activations are written batch by batch to
+        ``<memmap_dir>/<layer>.npy`` and returned as a read-only ``np.memmap``, so the
+        memory used is one batch whatever the number of tokens.
+
+    Returns
+    -------
+    activations : ndarray or np.memmap of shape (n_tokens, d)
+        One row per kept token, sequence after sequence.
+
+    See Also
+    --------
+    iter_activations : The same rows, one batch at a time.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skrepgeom.representations import collect_activations
+    >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 3))
+    >>> collect_activations(model, [np.array([1, 2, 3]), np.array([4, 5])], "1").shape
+    (5, 3)
+    """
+    kwargs = dict(batch_size=batch_size, drop_token_ids=drop_token_ids, pad_token_id=pad_token_id,
+                  device=device, dtype=dtype, stop_at_layer=stop_at_layer)
+    if memmap_dir is None:
+        return np.concatenate(list(iter_activations(model, inputs, layer, **kwargs)), axis=0)
+    name = _module_name(model, layer)
+    checked = _check_inputs(model, inputs)
+    n_tokens = int(sum(mask.sum() for mask in _keep_masks(checked, drop_token_ids)))
+    os.makedirs(memmap_dir, exist_ok=True)
+    path = os.path.join(os.fspath(memmap_dir), f"{name or 'model'}.npy")
+    out = None
+    row = 0
+    for chunk in iter_activations(model, checked, name, **kwargs):
+        if out is None:
+            out = np.lib.format.open_memmap(path, mode="w+", dtype=chunk.dtype,
+                                            shape=(n_tokens, chunk.shape[1]))
+        out[row : row + chunk.shape[0]] = chunk
+        row += chunk.shape[0]
+    out.flush()
+    del out
+    return np.load(path, mmap_mode="r")
