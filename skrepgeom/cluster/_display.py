@@ -1,7 +1,8 @@
 """Dendrogram of density peaks on a log-density axis."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+
+from skrepgeom.utils._plotting import check_display_estimator
 
 __all__ = ["PeakDendrogramDisplay"]
 
@@ -71,7 +72,11 @@ class PeakDendrogramDisplay:
         display : PeakDendrogramDisplay
             The plotted display.
         """
-        check_is_fitted(estimator, ["linkage_", "peak_density_"])
+        from skrepgeom.cluster._density_peaks import DensityPeakClusterer
+
+        check_display_estimator(
+            "PeakDendrogramDisplay", estimator, DensityPeakClusterer, ["linkage_", "peak_density_"]
+        )
         n_clusters = estimator.n_clusters_
         if show_sizes:
             sizes = np.bincount(estimator.labels_[estimator.labels_ >= 0], minlength=n_clusters)

@@ -1,7 +1,8 @@
 """Plots of sparse-autoencoder training and of latent-annotation tables."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+
+from skrepgeom.utils._plotting import check_display_estimator
 
 __all__ = ["LatentAnnotationDisplay", "TrainingHistoryDisplay"]
 
@@ -70,7 +71,9 @@ class TrainingHistoryDisplay:
         display : TrainingHistoryDisplay
             The plotted display.
         """
-        check_is_fitted(estimator, "loss_curve_")
+        from skrepgeom.decomposition._sae import SparseAutoencoder
+
+        check_display_estimator("TrainingHistoryDisplay", estimator, SparseAutoencoder, "loss_curve_")
         history = estimator.history_
         display = cls(
             steps=np.arange(1, len(estimator.loss_curve_) + 1),

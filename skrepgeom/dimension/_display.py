@@ -1,7 +1,8 @@
 """Plot of intrinsic dimension against length scale."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+
+from skrepgeom.utils._plotting import check_display_estimator
 
 __all__ = ["IntrinsicDimensionScaleDisplay"]
 
@@ -82,13 +83,13 @@ class IntrinsicDimensionScaleDisplay:
         """
         from skrepgeom.dimension._gride import GrideDimension
 
-        if not isinstance(estimator, GrideDimension):
-            raise TypeError(
-                "IntrinsicDimensionScaleDisplay.from_estimator needs a fitted GrideDimension, "
-                f"got {type(estimator).__name__}. For TwoNN across scales use "
-                "IntrinsicDimensionScaleDisplay.from_decimation(X)."
-            )
-        check_is_fitted(estimator, ["dimensions_", "scales_"])
+        check_display_estimator(
+            "IntrinsicDimensionScaleDisplay",
+            estimator,
+            GrideDimension,
+            ["dimensions_", "scales_"],
+            hint="; for TwoNN across scales use IntrinsicDimensionScaleDisplay.from_decimation(X)",
+        )
         display = cls(
             scales=estimator.scales_,
             dimensions=estimator.dimensions_,

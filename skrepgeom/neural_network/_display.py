@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 
+from skrepgeom.utils._plotting import check_display_estimator
+
 __all__ = ["ActivationWallDisplay"]
 
 
@@ -128,12 +130,12 @@ class ActivationWallDisplay:
         """
         from skrepgeom.neural_network._forward_forward import ForwardForwardClassifier
 
-        if not isinstance(estimator, ForwardForwardClassifier):
-            raise TypeError(
-                "ActivationWallDisplay.from_estimator needs a fitted "
-                f"ForwardForwardClassifier, got {type(estimator).__name__}; use "
-                "from_activations for the activations of another network."
-            )
+        check_display_estimator(
+            "ActivationWallDisplay",
+            estimator,
+            ForwardForwardClassifier,
+            hint="; use from_activations for the activations of another network",
+        )
         layers = estimator.transform_layers(X, y)
         if not -len(layers) <= layer < len(layers):
             raise ValueError(f"layer={layer} is out of range for {len(layers)} layer(s).")

@@ -5,6 +5,8 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from skrepgeom.utils._plotting import check_display_estimator
+
 __all__ = ["ChannelRelevanceDisplay", "SFDCurveDisplay", "plot_channel_relevance"]
 
 
@@ -217,13 +219,13 @@ class ChannelRelevanceDisplay:
         """
         from skrepgeom.time_series._ensemble import DetachEnsembleClassifier
 
-        if not isinstance(estimator, DetachEnsembleClassifier):
-            raise TypeError(
-                "ChannelRelevanceDisplay needs a fitted DetachEnsembleClassifier (channel "
-                "relevance is measured over the members of an ensemble), got "
-                f"{type(estimator).__name__}."
-            )
-        check_is_fitted(estimator, "channel_relevance_")
+        check_display_estimator(
+            "ChannelRelevanceDisplay",
+            estimator,
+            DetachEnsembleClassifier,
+            "channel_relevance_",
+            hint=" (channel relevance is measured over the members of an ensemble)",
+        )
         display = cls(
             relevance=estimator.channel_relevance_,
             member_relevance=estimator.channel_relevance_members_,

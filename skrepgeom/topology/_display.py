@@ -1,9 +1,9 @@
 """Plots of layer zigzag persistence: similarity heat-map and layer barcode."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.topology._zigzag import betti_curves, layer_barcode
+from skrepgeom.utils._plotting import check_display_estimator
 
 __all__ = ["PersistenceSimilarityDisplay", "ZigzagBarcodeDisplay"]
 
@@ -70,7 +70,14 @@ class PersistenceSimilarityDisplay:
         display : PersistenceSimilarityDisplay
             The plotted display.
         """
-        check_is_fitted(estimator, ["similarity_", "pruned_layers_"])
+        from skrepgeom.topology._similarity import ZigzagPersistenceSimilarity
+
+        check_display_estimator(
+            "PersistenceSimilarityDisplay",
+            estimator,
+            ZigzagPersistenceSimilarity,
+            ["similarity_", "pruned_layers_"],
+        )
         index = estimator._dim_index(dim)
         matrix = estimator.normalized_similarity_ if normalize else estimator.similarity_
         pruned = estimator.pruned_layers_ if dim == estimator.prune_dim else None
@@ -220,7 +227,15 @@ class ZigzagBarcodeDisplay:
         display : ZigzagBarcodeDisplay
             The plotted display.
         """
-        check_is_fitted(estimator, ["barcode_", "n_layers_"])
+        from skrepgeom.topology._similarity import ZigzagPersistenceSimilarity
+
+        check_display_estimator(
+            "ZigzagBarcodeDisplay",
+            estimator,
+            ZigzagPersistenceSimilarity,
+            ["barcode_", "n_layers_"],
+            hint="; for a barcode of your own use ZigzagBarcodeDisplay.from_barcode",
+        )
         estimator._dim_index(dim)
         shown = estimator.n_layers_ if n_layers is None else min(n_layers, estimator.n_layers_)
         barcode = estimator.barcode_
