@@ -261,6 +261,13 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
     adv_fraction : float in [0, 1], default=0.5
         Fraction of each epoch's inputs replaced by attacks on f, split equally among
         FGSM and PGD at half and full radius.
+    purifier_attack : {"classifier", "pipeline"}, default="classifier"
+        What the purifier's training attacks target: the frozen classifier f (the
+        paper), or the whole defence (taps, condition, decoder, f) with its current
+        weights, through the non-saturating mean-logit surrogate.
+    classification_weight : float >= 0, default=0.0
+        Weight of an extra loss: cross-entropy of f on the reconstruction of each
+        training input (posterior draw), against the true label.
     max_epochs : int, default=150
         Purifier training epochs.
     batch_size : int, default=128
@@ -350,6 +357,8 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         "purifier_train_eps": [Interval(Real, 0, None, closed="left"), None],
         "purifier_pgd_steps": [Interval(Integral, 1, None, closed="left")],
         "adv_fraction": [Interval(Real, 0, 1, closed="both")],
+        "purifier_attack": [StrOptions({"classifier", "pipeline"})],
+        "classification_weight": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -380,6 +389,8 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         purifier_train_eps=None,
         purifier_pgd_steps=40,
         adv_fraction=0.5,
+        purifier_attack="classifier",
+        classification_weight=0.0,
         max_epochs=150,
         batch_size=128,
         learning_rate=2e-3,
@@ -406,6 +417,8 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         self.purifier_train_eps = purifier_train_eps
         self.purifier_pgd_steps = purifier_pgd_steps
         self.adv_fraction = adv_fraction
+        self.purifier_attack = purifier_attack
+        self.classification_weight = classification_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -530,7 +543,7 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         self._n_features_out = self.cond_dim
         return self
 
-    def _purifier_inputs(self, module, X_t, y_t, clip, generator):
+    def _purifier_inputs(self, module, purifier, taps, X_t, y_t, clip, generator):
         """This epoch's purifier inputs: clean rows, and attacks on f for adv_fraction."""
         n = X_t.shape[0]
         n_adv = int(round(self.adv_fraction * n))
@@ -541,12 +554,17 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         rows = torch.randperm(n, generator=generator)[:n_adv].to(X_t.device)
         kinds = [(1, eps / 2), (1, eps), (self.purifier_pgd_steps, eps / 2),
                  (self.purifier_pgd_steps, eps)]
+        target = module
+        if self.purifier_attack == "pipeline":
+            purifier.eval()
+            target = _CARSOModule(module, purifier, taps, self.n_reconstructions,
+                                  self.latent_temperature, "mean_logit", generator)
         for (steps, radius), part in zip(kinds, rows.tensor_split(len(kinds))):
             if part.numel() == 0:
                 continue
             fgsm = steps == 1
             x_in[part] = pgd_tensor(
-                module, X_t[part], y_t[part], eps=radius, norm="linf", steps=steps,
+                target, X_t[part], y_t[part], eps=radius, norm="linf", steps=steps,
                 step_size=radius if fgsm else 2.5 * radius / steps, random_start=not fgsm,
                 eot_samples=1, loss="ce", clip=clip, generator=generator,
             )
@@ -562,7 +580,7 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         for epoch in range(self.max_epochs):
             beta = _beta_schedule(epoch, self.max_epochs, self.beta, self.beta_lag,
                                   self.beta_warmup)
-            x_in = self._purifier_inputs(module, X_t, y_t, clip, generator)
+            x_in = self._purifier_inputs(module, purifier, taps, X_t, y_t, clip, generator)
             purifier.train()
             sums = torch.zeros(2, dtype=torch.float64, device=X_t.device)
             # a last batch of one row would break BatchNorm's batch statistics
@@ -585,6 +603,11 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
                 ) / m
                 kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum() / m
                 loss = bce + beta * kl
+                if self.classification_weight > 0:
+                    rec = purifier.decode(z, c)
+                    loss = loss + self.classification_weight * torch.nn.functional.cross_entropy(
+                        module(rec), y_t[rows]
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
