@@ -64,6 +64,8 @@ def check_targets(estimator, X, y):
 def validate_inputs(estimator, X, *, reset):
     X = validate_float_data(estimator, X, reset=reset)
     check_in_range(X, check_clip_range(estimator.clip_range))
+    if not X.flags.writeable:  # torch warns on read-only arrays
+        X = X.copy()
     return X
 
 
@@ -431,7 +433,8 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def attack_module(self, surrogate=None, *, random_state=None):
         """The network as a differentiable module for attacks (logits out).

@@ -261,13 +261,15 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
     adv_fraction : float in [0, 1], default=0.5
         Fraction of each epoch's inputs replaced by attacks on f, split equally among
         FGSM and PGD at half and full radius.
-    purifier_attack : {"classifier", "pipeline"}, default="classifier"
-        What the purifier's training attacks target: the frozen classifier f (the
-        paper), or the whole defence (taps, condition, decoder, f) with its current
-        weights, through the non-saturating mean-logit surrogate.
-    classification_weight : float >= 0, default=0.0
+    purifier_attack : {"pipeline", "classifier"}, default="pipeline"
+        What the purifier's training attacks target: the whole defence (taps,
+        condition, decoder, f) with its current weights, through the non-saturating
+        mean-logit surrogate, or the frozen classifier f alone (the paper's recipe,
+        which an adaptive attack breaks: see the user guide).
+    classification_weight : float >= 0, default=1.0
         Weight of an extra loss: cross-entropy of f on the reconstruction of each
-        training input (posterior draw), against the true label.
+        training input (posterior draw), against the true label (``0``: the paper's
+        loss).
     max_epochs : int, default=150
         Purifier training epochs.
     batch_size : int, default=128
@@ -389,8 +391,8 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         purifier_train_eps=None,
         purifier_pgd_steps=40,
         adv_fraction=0.5,
-        purifier_attack="classifier",
-        classification_weight=0.0,
+        purifier_attack="pipeline",
+        classification_weight=1.0,
         max_epochs=150,
         batch_size=128,
         learning_rate=2e-3,
@@ -700,7 +702,8 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def transform(self, X):
         """Condition vectors ``c`` computed from the classifier's taps.

@@ -9,6 +9,16 @@ from skrepgeom.utils.discovery import all_estimators
 
 __all__ = ["estimator_instances", "expected_failed_checks"]
 
+
+def _tiny_adversarial_classifier():
+    from skrepgeom.robustness import AdversarialTrainingClassifier
+
+    return AdversarialTrainingClassifier(
+        hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, learning_rate=0.01,
+        attack_steps=2, eps=0.05, clip_range=None, random_state=0,
+    )
+
+
 # Estimator name -> (constructor keyword arguments, why the defaults are not used).
 _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
     "ForwardForwardClassifier": (
@@ -26,6 +36,20 @@ _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
         dict(n_estimators=3, n_kernels=168),
         "The default 25 members of 10,000 MiniRocket kernels take minutes per check, while "
         "three members of 168 kernels exercise the same voting and channel-relevance code.",
+    ),
+    "AdversarialTrainingClassifier": (
+        dict(hidden_layer_sizes=(16,), max_epochs=20, batch_size=32, learning_rate=0.01,
+             attack_steps=2, eps=0.05, clip_range=None),
+        "The default 256 x 256 network with PGD-10 on every batch for 60 epochs takes minutes "
+        "per check, while one small layer, 20 epochs and PGD-2 run the same training code; "
+        "clip_range=None because the checks' data are not scaled to [0, 1].",
+    ),
+    "CARSOClassifier": (
+        dict(classifier=_tiny_adversarial_classifier(), cond_dim=4, latent_dim=2, purifier_hidden=8, purifier_pgd_steps=2,
+             max_epochs=3, batch_size=32, n_reconstructions=2, eps=0.05, clip_range=None),
+        "The default classifier and 150 purifier epochs with PGD-40 take minutes per check, "
+        "while a tiny classifier and purifier run the same hooks, training and aggregation code; "
+        "clip_range=None because the checks' data are not scaled to [0, 1].",
     ),
 }
 
