@@ -3,6 +3,7 @@
 from skrepgeom.robustness._adversarial_training import AdversarialTrainingClassifier
 from skrepgeom.robustness._aggregation import aggregate_logits
 from skrepgeom.robustness._carso import CARSOClassifier
+from skrepgeom.robustness._display import ReconstructionDisplay, RobustnessCurveDisplay
 from skrepgeom.robustness._metrics import (
     GradientMaskingReport,
     check_gradient_masking,
@@ -15,6 +16,8 @@ __all__ = [
     "AdversarialTrainingClassifier",
     "CARSOClassifier",
     "GradientMaskingReport",
+    "ReconstructionDisplay",
+    "RobustnessCurveDisplay",
     "aggregate_logits",
     "check_gradient_masking",
     "fgsm",
