@@ -48,7 +48,9 @@ def check_image_shape(image_shape, n_features):
 def check_targets(estimator, X, y):
     """Labels -> (classes, indices), with the errors every classifier here shares."""
     if y is None:
-        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but y is None.")
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
     check_classification_targets(y)
@@ -133,6 +135,11 @@ def module_scores(module, X, *, device, dtype):
             x = to_tensor(X[start : start + _PREDICT_CHUNK], dtype=dtype, device=device)
             outputs.append(to_numpy(module(x)))
     return np.concatenate(outputs)
+
+
+def binary_scores(scores):
+    """scikit-learn's convention: one score (class 1 minus class 0) for two classes."""
+    return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
 
 def softmax_numpy(scores):
@@ -399,8 +406,12 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        logits : ndarray of shape (n_samples, n_classes)
+        logits : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            For two classes, as in scikit-learn, the difference ``l_1 - l_0``.
         """
+        return binary_scores(self._logits(X))
+
+    def _logits(self, X):
         check_is_fitted(self)
         X = validate_inputs(self, X, reset=False)
         device, dtype = self._module_device_dtype()
@@ -419,7 +430,7 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return softmax_numpy(self.decision_function(X))
+        return softmax_numpy(self._logits(X).astype(np.float64))
 
     def predict(self, X):
         """Most probable class.
@@ -433,7 +444,7 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        scores = self.decision_function(X)
+        scores = self._logits(X)
         return self.classes_[np.argmax(scores, axis=1)]
 
     def attack_module(self, surrogate=None, *, random_state=None):

@@ -30,6 +30,7 @@ from skrepgeom.robustness._adversarial_training import (
     build_seeded,
     check_image_shape,
     check_logit_module,
+    binary_scores,
     check_targets,
     progress_bar,
     validate_inputs,
@@ -660,8 +661,12 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        log_proba : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            For two classes, as in scikit-learn, ``log P_1 - log P_0``.
         """
+        return binary_scores(self._log_proba(X))
+
+    def _log_proba(self, X):
         X = self._prepare(X)
         module, purifier = self._f_module(), self.purifier_module_
         generator = self._generator()
@@ -687,7 +692,7 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        proba = np.exp(self.decision_function(X))
+        proba = np.exp(self._log_proba(X))
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
@@ -702,7 +707,7 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        scores = self.decision_function(X)
+        scores = self._log_proba(X)
         return self.classes_[np.argmax(scores, axis=1)]
 
     def transform(self, X):

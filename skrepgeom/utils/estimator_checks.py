@@ -54,7 +54,20 @@ _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
 }
 
 # Estimator name -> {check name: reason}.
-_EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+_EXPECTED_FAILURES: dict[str, dict[str, str]] = {
+    "CARSOClassifier": {
+        "check_methods_sample_order_invariance": (
+            "Predictions average over latent draws taken from one seeded stream in row order, "
+            "so reordering the rows gives each row other draws and changes its scores by "
+            "Monte Carlo noise."
+        ),
+        "check_methods_subset_invariance": (
+            "Predictions average over latent draws taken from one seeded stream in row order, "
+            "so a subset of the rows gets other draws and its scores change by Monte Carlo "
+            "noise."
+        ),
+    },
+}
 
 
 def estimator_instances(Estimator=None):

@@ -122,3 +122,12 @@ def test_masked_model_is_flagged_and_plain_model_is_not(digits, tiny_at):
     assert plain.passed, repr(plain)
     assert list(plain.eps_curve) == [0.0, 0.05, 0.1, 0.2, 0.3]
     assert plain.high_eps_accuracy <= plain.chance + 0.05
+
+
+def test_pgd_agrees_with_torchattacks_ensemble(digits, tiny_at):
+    pytest.importorskip("torchattacks")
+    _, X_test, _, y_test = digits
+    X, y = X_test[:100], y_test[:100]
+    ours = robust_accuracy(tiny_at, X, y, eps=0.2, steps=50, random_state=0)
+    theirs = robust_accuracy(tiny_at, X, y, eps=0.2, attack="autoattack", random_state=0)
+    assert ours <= theirs + 0.08
