@@ -45,8 +45,9 @@ _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
         "clip_range=None because the checks' data are not scaled to [0, 1].",
     ),
     "CARSOClassifier": (
-        dict(classifier=_tiny_adversarial_classifier(), cond_dim=4, latent_dim=2, purifier_hidden=8, purifier_pgd_steps=2,
-             max_epochs=3, batch_size=32, n_reconstructions=2, eps=0.05, clip_range=None),
+        dict(classifier=_tiny_adversarial_classifier(), cond_dim=8, latent_dim=2,
+             purifier_hidden=16, purifier_pgd_steps=2, max_epochs=5, learning_rate=0.01,
+             batch_size=32, n_reconstructions=2, eps=0.05, clip_range=None),
         "The default classifier and 150 purifier epochs with PGD-40 take minutes per check, "
         "while a tiny classifier and purifier run the same hooks, training and aggregation code; "
         "clip_range=None because the checks' data are not scaled to [0, 1].",
