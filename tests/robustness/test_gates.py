@@ -2,6 +2,13 @@
 
 AT-MLP trained 30 epochs; CARSO purifier 40 epochs with PGD-10 training attacks. The
 full default budget runs in ``asv_bench/compare/robustness.py``.
+
+Measured on the shared 2-core machine (540 test samples): AT clean 0.937, worst case
+0.370; default CARSO clean 0.950, worst case 0.383 (white box 0.391, transfer from f
+0.543). The surrogates are attacked non-saturating first: the worst case is over the
+same set as ``surrogates="all"``, and examples fooled early are not attacked again, which
+keeps the evaluation short. These tests take a few minutes on an idle 2-core machine and
+about 20 on a heavily shared one, hence the longer time-out.
 """
 
 import numpy as np
@@ -15,7 +22,7 @@ from skrepgeom.robustness import (
     robust_accuracy,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 EPS = 0.2
 SHORT = dict(max_epochs=40, purifier_pgd_steps=10, random_state=0)
@@ -31,9 +38,11 @@ def at_short(digits):
 
 def _worst_case(defence, X, y):
     """PGD-50, EOT-8, every surrogate x {CE, DLR}, and the transfer attack from f."""
+    surrogates = sorted(defence.attack_surrogates_, key=lambda s: s == "peel")
+    assert set(surrogates) == set(defence.attack_surrogates_)
     _, white = robust_accuracy(defence, X, y, eps=EPS, steps=50, eot_samples=8,
-                               surrogates="all", losses=("ce", "dlr"), return_details=True,
-                               random_state=0)
+                               surrogates=surrogates, losses=("ce", "dlr"),
+                               return_details=True, random_state=0)
     mask = white["robust_mask"]
     if hasattr(defence, "classifier_"):
         _, transfer = robust_accuracy(defence, X, y, eps=EPS, attack="transfer", steps=50,
