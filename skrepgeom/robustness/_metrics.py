@@ -174,7 +174,7 @@ def robust_accuracy(estimator, X, y, *, eps, attack="pgd", norm="linf", surrogat
     >>> model = torch.nn.Linear(2, 2)
     >>> with torch.no_grad():
     ...     _ = model.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
-    ...     _ = model.bias.zero_()
+    ...     _ = model.bias.copy_(torch.tensor([-0.5, 0.5]))
     >>> X = np.array([[0.9, 0.5], [0.55, 0.5]], dtype=np.float32)
     >>> robust_accuracy(model, X, np.array([0, 0]), eps=0.1, clip_range=None, steps=10)
     0.5
