@@ -381,13 +381,11 @@ def fgsm(model, X, y, *, eps, norm="linf", loss="ce", surrogate=None, clip_range
 
 
 def _margin(module, x, y):
+    """``z_y - max_{i != y} z_i``: negative once the example is misclassified."""
     with torch.no_grad():
-        return -dlr_loss_unscaled(module(x), y)
-
-
-def dlr_loss_unscaled(scores, y):
+        scores = module(x)
     z_y = scores.gather(1, y[:, None])[:, 0]
-    return scores.scatter(1, y[:, None], float("-inf")).amax(dim=1) - z_y
+    return z_y - scores.scatter(1, y[:, None], float("-inf")).amax(dim=1)
 
 
 def _square_fraction(i, n_queries, p_init=0.05):
