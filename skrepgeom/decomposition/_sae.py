@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrepgeom.utils._torch import (
+    TORCH_PARAMETER_CONSTRAINTS,
     make_generator,
     resolve_device,
     resolve_dtype,
@@ -322,11 +323,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "warm_start": ["boolean"],
         "sparse_output": ["boolean"],
-        "device": [str, torch.device],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TORCH_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(

@@ -32,6 +32,7 @@ from skrepgeom.neural_network._ff_net import (
 )
 from skrepgeom.utils._parallel import check_n_jobs, effective_n_threads
 from skrepgeom.utils._torch import (
+    TORCH_PARAMETER_CONSTRAINTS,
     make_generator,
     resolve_device,
     resolve_dtype,
@@ -220,11 +221,7 @@ class ForwardForwardClassifier(ClassifierMixin, TransformerMixin, BaseEstimator)
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "device": [str, torch.device],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TORCH_PARAMETER_CONSTRAINTS,
         "transform_layer": [
             Interval(Integral, None, None, closed="neither"),
             StrOptions({"all"}),

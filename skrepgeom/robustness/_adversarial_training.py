@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 
 from skrepgeom.robustness._attacks import check_clip_range, check_in_range, pgd_tensor
 from skrepgeom.utils._torch import (
+    TORCH_PARAMETER_CONSTRAINTS,
     make_generator,
     resolve_device,
     resolve_dtype,
@@ -257,11 +258,7 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "clip_range": ["array-like", None],
-        "device": [str, torch.device],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TORCH_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(

@@ -38,6 +38,7 @@ from skrepgeom.robustness._adversarial_training import (
 from skrepgeom.robustness._aggregation import AGGREGATIONS, aggregate_tensor
 from skrepgeom.robustness._attacks import check_clip_range, pgd_tensor
 from skrepgeom.utils._torch import (
+    TORCH_PARAMETER_CONSTRAINTS,
     forward_hooks,
     make_generator,
     seed_from_random_state,
@@ -376,11 +377,7 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         "latent_temperature": [Interval(Real, 0, None, closed="left")],
         "clip_range": ["array-like", None],
         "image_shape": ["array-like", None],
-        "device": [str, torch.device],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TORCH_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(

@@ -5,14 +5,17 @@ areas stay light.
 """
 
 import contextlib
+from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 
 from skrepgeom.utils._parallel import effective_n_threads
 
 __all__ = [
+    "TORCH_PARAMETER_CONSTRAINTS",
     "closest_module_names",
     "forward_hooks",
     "make_generator",
@@ -23,6 +26,15 @@ __all__ = [
     "to_tensor",
     "torch_threads",
 ]
+
+# Constraints of the parameters every torch estimator shares (same names, same meaning).
+TORCH_PARAMETER_CONSTRAINTS = {
+    "device": [str, torch.device],
+    "dtype": [StrOptions({"float32", "float64"})],
+    "n_jobs": [Integral, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
