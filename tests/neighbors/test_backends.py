@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from skrepgeom.neighbors import _knn as knn_module
 from skrepgeom.neighbors import explain_backend, kneighbors
 from skrepgeom.neighbors._pca_tree import PCATree, principal_basis, project
 
@@ -136,8 +137,13 @@ def test_auto_picks_tree_on_low_rank_data(rank3_in_200d, capsys):
     np.testing.assert_array_equal(indices, kneighbors(rank3_in_200d, 2, backend="pca_tree")[1])
 
 
-def test_auto_picks_brute_on_full_rank_gaussian():
+def test_auto_picks_brute_on_full_rank_gaussian(monkeypatch):
     X = np.random.default_rng(6).normal(size=(6000, 64))
+    assert explain_backend(X, 2).backend == "brute"
+    # On a fast machine brute force is predicted under the shortcut threshold and the
+    # spectrum is never looked at; without the shortcut the decision must come from
+    # the spectrum, which does not depend on timing.
+    monkeypatch.setattr(knn_module, "_AUTO_MIN_BRUTE_SECONDS", 0.0)
     choice = explain_backend(X, 2)
     assert choice.backend == "brute"
     assert choice.n_components > 32 and "too many for a tree" in choice.reason
