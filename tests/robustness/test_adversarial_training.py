@@ -110,7 +110,7 @@ def test_cuda_fit_pickles_to_cpu(digits):
 
 @pytest.mark.slow
 def test_digits_anchors(digits):
-    """Anchors of the issue table: standard MLP and AT-MLP at the default budget."""
+    """Reference figures of a standard MLP and an AT-MLP on digits at the default budget."""
     X_train, X_test, y_train, y_test = digits
     standard = AdversarialTrainingClassifier(eps=0.0, random_state=0).fit(X_train, y_train)
     X_adv = pgd(standard, X_test, y_test, eps=0.1, steps=50, random_state=0)

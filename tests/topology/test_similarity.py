@@ -1,4 +1,4 @@
-"""ZigzagPersistenceSimilarity: the issue's reference figures, input forms, API."""
+"""ZigzagPersistenceSimilarity: reference figures of the paper's setting, input forms, API."""
 
 import pickle
 import re
