@@ -253,6 +253,22 @@ def _project_numpy(X_adv, X, eps, norm, clip):
     return out.astype(X.dtype, copy=False)
 
 
+def _attack_inputs(model, X, y, surrogate, clip_range, random_state):
+    """Checked inputs, the attacked target and a seeded generator, shared by the attacks.
+
+    The surrogate is resolved from the seeded stream before the generator is drawn
+    from it, so a given ``random_state`` fixes both.
+    """
+    clip = check_clip_range(clip_range)
+    X = _check_X(X, clip)
+    y = np.asarray(y)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X and y have unequal lengths: {X.shape[0]} != {y.shape[0]}.")
+    rng = np.random.RandomState(seed_from_random_state(random_state) % (2**32))
+    target = resolve_target(model, y, surrogate, random_state=rng)
+    return X, clip, target, make_generator(rng, "cpu")
+
+
 def pgd(model, X, y, *, eps, norm="linf", steps=50, step_size=None, random_start=True,
         n_restarts=1, eot_samples=1, loss="ce", surrogate=None, clip_range=(0.0, 1.0),
         batch_size=512, random_state=None):
@@ -322,16 +338,9 @@ def pgd(model, X, y, *, eps, norm="linf", steps=50, step_size=None, random_start
         step_size = 2.5 * eps / steps
     elif not isinstance(step_size, numbers.Real) or not step_size > 0:
         raise ValueError(f"step_size must be a number > 0 or None, got step_size={step_size!r}.")
-    clip = check_clip_range(clip_range)
-    X = _check_X(X, clip)
-    y = np.asarray(y)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X and y have unequal lengths: {X.shape[0]} != {y.shape[0]}.")
-    rng = np.random.RandomState(seed_from_random_state(random_state) % (2**32))
-    target = resolve_target(model, y, surrogate, random_state=rng)
+    X, clip, target, generator = _attack_inputs(model, X, y, surrogate, clip_range, random_state)
     if eps == 0:
         return X.copy()
-    generator = make_generator(rng, "cpu")
     module = target.module
 
     def attack(x, y_batch):
@@ -430,16 +439,9 @@ def square_attack(model, X, y, *, eps, n_queries=1000, surrogate=None, clip_rang
     """
     eps = check_eps(eps)
     n_queries = _check_positive_int("n_queries", n_queries)
-    clip = check_clip_range(clip_range)
-    X = _check_X(X, clip)
-    y = np.asarray(y)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X and y have unequal lengths: {X.shape[0]} != {y.shape[0]}.")
-    rng = np.random.RandomState(seed_from_random_state(random_state) % (2**32))
-    target = resolve_target(model, y, surrogate, random_state=rng)
+    X, clip, target, generator = _attack_inputs(model, X, y, surrogate, clip_range, random_state)
     if eps == 0:
         return X.copy()
-    generator = make_generator(rng, "cpu")
     module = target.module
 
     def clip_box(x_new, x):

@@ -239,5 +239,7 @@ def test_bad_inputs():
         pgd(model, X_nan, np.zeros(4, int), eps=0.1)
     with pytest.raises(ValueError, match="lengths"):
         pgd(model, X, np.zeros(3, int), eps=0.1)
+    with pytest.raises(ValueError, match="lengths"):
+        square_attack(model, X, np.zeros(3, int), eps=0.1, n_queries=2)
     with pytest.raises(NotFittedError):
         pgd(AdversarialTrainingClassifier(), X, np.zeros(4, int), eps=0.1)
