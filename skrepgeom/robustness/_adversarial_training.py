@@ -11,7 +11,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
-from skrepgeom.robustness._attacks import check_clip_range, check_in_range, pgd_tensor
+from skrepgeom.robustness._attacks import (
+    check_clip_range,
+    check_in_range,
+    module_device_dtype,
+    pgd_tensor,
+)
 from skrepgeom.utils._torch import (
     TORCH_PARAMETER_CONSTRAINTS,
     make_generator,
@@ -389,10 +394,6 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
             bar.close()
         return history
 
-    def _module_device_dtype(self):
-        parameter = next(self.module_.parameters())
-        return parameter.device, parameter.dtype
-
     def decision_function(self, X):
         """Logits of the network.
 
@@ -411,7 +412,7 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         check_is_fitted(self)
         X = validate_inputs(self, X, reset=False)
-        device, dtype = self._module_device_dtype()
+        device, dtype = module_device_dtype(self.module_)
         with torch_threads(self.n_jobs):
             return module_scores(self.module_, X, device=device, dtype=dtype)
 

@@ -95,7 +95,8 @@ class _Target:
         self.stochastic = stochastic
 
 
-def _module_device_dtype(module):
+def module_device_dtype(module):
+    """Device and dtype of a module's first floating-point parameter or buffer."""
     for tensor in list(module.parameters()) + list(module.buffers()):
         if tensor.is_floating_point():
             return tensor.device, tensor.dtype
@@ -114,7 +115,7 @@ def resolve_target(model, y, surrogate=None, random_state=None):
             )
         if y.dtype.kind not in "iu":
             raise ValueError("With an nn.Module, y must hold integer class indices.")
-        device, dtype = _module_device_dtype(model)
+        device, dtype = module_device_dtype(model)
         return _Target(model, torch.as_tensor(y, dtype=torch.long), device, dtype,
                        bool(getattr(model, "stochastic", False)))
     if not hasattr(model, "attack_module"):
@@ -135,7 +136,7 @@ def resolve_target(model, y, surrogate=None, random_state=None):
     if not np.all(classes[index] == y):
         raise ValueError(f"y contains labels not in the fitted classes {classes.tolist()}.")
     module = model.attack_module(surrogate, random_state=random_state)
-    device, dtype = _module_device_dtype(module)
+    device, dtype = module_device_dtype(module)
     return _Target(module, torch.as_tensor(index, dtype=torch.long), device, dtype,
                    bool(getattr(module, "stochastic", False)))
 

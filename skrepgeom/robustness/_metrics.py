@@ -15,6 +15,7 @@ from skrepgeom.robustness._attacks import (
     check_clip_range,
     check_eps,
     fgsm,
+    module_device_dtype,
     pgd,
     resolve_target,
     square_attack,
@@ -42,9 +43,7 @@ def _clip_of(model, attack_params):
 def _predictor(model):
     """``X -> predicted labels`` of the real defence (an estimator's own ``predict``)."""
     if isinstance(model, torch.nn.Module):
-        from skrepgeom.robustness._attacks import _module_device_dtype
-
-        device, dtype = _module_device_dtype(model)
+        device, dtype = module_device_dtype(model)
 
         def predict(X):
             with torch.no_grad():
