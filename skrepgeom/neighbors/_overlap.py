@@ -7,8 +7,8 @@ import numpy as np
 from sklearn.utils import Bunch, check_array
 from sklearn.utils._param_validation import Interval, validate_params
 
-from skrepgeom.neighbors._knn import kneighbors
-from skrepgeom.utils._validation import FLOAT_DTYPES, check_n_neighbors
+from skrepgeom.neighbors._knn import _check_points, kneighbors
+from skrepgeom.utils._validation import check_n_neighbors
 
 __all__ = [
     "label_overlap",
@@ -39,12 +39,6 @@ def _check_labels(y, n_samples):
         )
     _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     return codes.ravel(), counts
-
-
-def _check_points(X, name):
-    return check_array(
-        X, dtype=FLOAT_DTYPES, accept_sparse=False, ensure_all_finite=True, input_name=name
-    )
 
 
 def _shared_fraction(indices_a, indices_b):

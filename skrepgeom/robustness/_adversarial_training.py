@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -146,12 +147,6 @@ def module_scores(module, X, *, device, dtype):
 def binary_scores(scores):
     """scikit-learn's convention: one score (class 1 minus class 0) for two classes."""
     return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
-
-
-def softmax_numpy(scores):
-    scores = scores - scores.max(axis=1, keepdims=True)
-    e = np.exp(scores)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def progress_bar(verbose, total, desc):
@@ -428,7 +423,7 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return softmax_numpy(self._logits(X).astype(np.float64))
+        return softmax(self._logits(X).astype(np.float64), axis=1)
 
     def predict(self, X):
         """Most probable class.
