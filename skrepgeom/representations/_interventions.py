@@ -143,7 +143,7 @@ def _position_mask(spec, seq_len, name, input_ids=None):
             f"(valid: {-seq_len} to {seq_len - 1})."
         )
     mask = np.zeros((1, seq_len), dtype=bool)
-    mask[0, array % seq_len] = True
+    mask[0, array.astype(np.int64) % seq_len] = True
     return mask
 
 
