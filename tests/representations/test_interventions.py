@@ -230,27 +230,29 @@ def gate_task(n, rng):
 
 @pytest.fixture(scope="module")
 def gate_model():
-    # The image block is hidden from the text with the -inf mask: the no-renormalisation
-    # knockout still lets the hidden keys change the softmax normaliser, a scalar that a
-    # model trained under it learns to read (0.77 accuracy through that leak alone).
+    # The image block is hidden from the text by the -inf mask, which removes the path
+    # entirely: with the no-renormalisation knockout the hidden keys still set the
+    # softmax normaliser of each text row, a scalar that carries the class.
     def text_blind_to_image(model):
         return TokenAblation(model, TEXT, IMAGE, mode="knockout_renormalized")
 
-    model = train(make_gpt2(seed=1), gate_task, n_steps=200, context=text_blind_to_image)
+    model = train(make_gpt2(), gate_task, n_steps=200, context=text_blind_to_image)
     X, y = gate_task(1000, np.random.default_rng(3))
     return model, X, y
 
 
-@pytest.mark.parametrize("mode", ["knockout", "knockout_renormalized"])
-def test_narrow_gate_knocking_out_text_to_gate_gives_chance(gate_model, mode):
+def test_narrow_gate_knocking_out_text_to_gate_gives_chance(gate_model):
     model, X, y = gate_model
-    gate_keys = lambda ids: positions_of(ids, GATE_ID)  # noqa: E731
-    through_gate = TokenAblation(model, TEXT, IMAGE, mode=mode, readout=readout).score(X, y)
-    assert through_gate >= 0.95
+    mode = "knockout_renormalized"
+    assert TokenAblation(model, TEXT, IMAGE, mode=mode, readout=readout).score(X, y) >= 0.95
     image_and_gate = lambda ids: positions_of(ids, GATE_ID) | (np.arange(10) < 4)  # noqa: E731
     blocked = TokenAblation(model, TEXT, image_and_gate, mode=mode, readout=readout).score(X, y)
     assert blocked <= 0.25 + 0.08
-    assert gate_keys(X).sum() == len(X)
+
+
+def test_narrow_gate_knockout_keeps_the_gate_route(gate_model):
+    model, X, y = gate_model
+    assert TokenAblation(model, TEXT, IMAGE, readout=readout).score(X, y) >= 0.95
 
 
 # -- activation patching --------------------------------------------------------------
