@@ -37,7 +37,7 @@ def readout(output):
 
 
 torch.manual_seed(0)
-torch.set_num_threads(1)
+torch.set_num_threads(1)  # a tiny model: one thread is the fastest
 config = GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=24, n_positions=16,
                     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
 model = GPT2LMHeadModel(config)
