@@ -71,7 +71,9 @@ def _check_token_ids(model, X, name="X"):
         X = X.detach().cpu().numpy()
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array of token ids (n_samples, seq_len), got shape {X.shape}.")
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array of token ids (n_samples, seq_len), got shape {X.shape}."
+        )
     if not np.issubdtype(X.dtype, np.integer):
         raise ValueError(f"{name} must hold integer token ids, got dtype {X.dtype}.")
     vocab = _vocab_size(model)
@@ -196,6 +198,15 @@ def _additive_mask(module, attention_mask, q_len, kv_len, dtype, device, delegat
     return attention_mask.to(dtype)
 
 
+def _delegate_function(module, delegate):
+    """The attention function the model ran before: sdpa, or the eager maths of its own file."""
+    if delegate == "sdpa":
+        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+        return ALL_ATTENTION_FUNCTIONS["sdpa"]
+    return getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
+
+
 def _edited_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
     """Attention registered with transformers: eager maths with the edit, else the delegate."""
     state, layer = _ACTIVE.get(id(module), (None, None))
@@ -204,16 +215,10 @@ def _edited_attention(module, query, key, value, attention_mask, scaling=None, d
     kv_len, q_len = key.shape[-2], query.shape[-2]
     edit = state.edit_mask(layer, q_len, kv_len, query.device) if state is not None else None
     if edit is None:
-        if delegate == "sdpa":
-            from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-
-            function = ALL_ATTENTION_FUNCTIONS["sdpa"]
-        else:
-            function = getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
-            if function is None:
-                edit = torch.zeros((1, 1, q_len, kv_len), dtype=torch.bool, device=query.device)
-        if edit is None:
+        function = _delegate_function(module, delegate)
+        if function is not None:
             return function(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs)
+        edit = torch.zeros((1, 1, q_len, kv_len), dtype=torch.bool, device=query.device)
     groups = query.shape[1] // key.shape[1]
     if groups > 1:
         # Grouped-query attention: key/value head j serves query heads j*groups ... .
@@ -262,8 +267,10 @@ class _EditState:
 
     def pair_mask(self, seq_len, n_rows):
         """Bool array (1 or n_rows, seq_len, seq_len) of the edited (query, key) pairs."""
-        ids = None if self.input_ids is None else to_numpy(self.input_ids).reshape(-1, seq_len) \
-            if self.input_ids.shape[-1] == seq_len else None
+        ids = None
+        # During cached generation the ids of one step are shorter than the sequence.
+        if self.input_ids is not None and self.input_ids.shape[-1] == seq_len:
+            ids = to_numpy(self.input_ids).reshape(-1, seq_len)
         q = _position_mask(self.queries, seq_len, "queries", ids)
         k = _position_mask(self.keys, seq_len, "keys", ids)
         masks = []
@@ -436,7 +443,9 @@ class TokenAblation(_Runner):
         protocol = [(name, module) for name, module in self.model.named_modules()
                     if hasattr(module, "attention_edit")]
         if not hf and not protocol:
-            raise TypeError(f"{type(self.model).__name__} has no attention TokenAblation can edit; supported: {_SUPPORTED}.")
+            raise TypeError(
+                f"{type(self.model).__name__} has no attention TokenAblation can edit; supported: {_SUPPORTED}."
+            )
         indices = ({int(module.layer_idx) for _, module in hf} if hf else set(range(len(protocol))))
         layers = self.layers
         if layers is not None:
@@ -445,7 +454,8 @@ class TokenAblation(_Runner):
                    if isinstance(layer, bool) or not isinstance(layer, Integral) or layer not in indices]
             if bad or not layers:
                 raise ValueError(
-                    f"layers must be block indices among {sorted(indices)} (or None for all), got layers={self.layers!r}."
+                    f"layers must be block indices among {sorted(indices)} (or None for all), "
+                    f"got layers={self.layers!r}."
                 )
             layers = set(int(layer) for layer in layers)
         return hf, protocol, layers
@@ -473,6 +483,11 @@ class TokenAblation(_Runner):
         with contextlib.ExitStack() as stack:
             if hf:
                 previous = self.model.config._attn_implementation
+                if previous.startswith(_PREFIX):
+                    raise RuntimeError(
+                        "This model is already inside a TokenAblation: put all positions in one, or "
+                        "run the two edits one after the other."
+                    )
                 if previous not in _DELEGATES:
                     raise ValueError(
                         "TokenAblation edits models running 'eager' or 'sdpa' attention; this one "
@@ -519,14 +534,14 @@ class TokenAblation(_Runner):
         scores : ndarray of shape (n_samples, n_outputs)
             The readout of each row (float32).
         """
+        if self._stack is not None:
+            raise RuntimeError("predict_scores runs its own context; call it outside `with`.")
         X = _check_token_ids(self.model, X)
         _check_batch_size(self.batch_size)
         # Fail on bad positions before any forward pass.
         state = _EditState(self.queries, self.keys, None, self.mode)
         state.input_ids = torch.as_tensor(X)
         state.pair_mask(X.shape[1], X.shape[0])
-        if self._stack is not None:
-            raise RuntimeError("predict_scores runs its own context; call it outside `with`.")
         with self._active(training=False) as active:
             def before_batch(start, stop):
                 active.rows = slice(start, stop)

@@ -358,6 +358,27 @@ def test_llama_and_bert_knockout(make_model):
         assert (weights[:, :, 2, 3:] == 0).all()  # causal
 
 
+def test_eager_model_edited_weights_are_its_own_weights_zeroed():
+    model = make_gpt2(seed=3).eval()
+    model.set_attn_implementation("eager")
+    ids = torch.as_tensor(np.random.default_rng(0).integers(0, VOCAB, size=(4, SEQ_LEN)))
+    with torch.inference_mode():
+        clean = model(ids, output_attentions=True)
+        with TokenAblation(model, [], [3]):
+            assert torch.equal(model(ids).logits, clean.logits)
+        with TokenAblation(model, [5, -1], [0, 3], layers=1):
+            edited = model(ids, output_attentions=True).attentions
+        with pytest.raises(RuntimeError, match="already inside a TokenAblation"):
+            with TokenAblation(model, [5], [0]), TokenAblation(model, [6], [0]):
+                pass
+    assert model.config._attn_implementation == "eager"
+    torch.testing.assert_close(edited[0], clean.attentions[0], atol=1e-6, rtol=0)
+    want = clean.attentions[1].clone()
+    want[:, :, [5, 7], 0] = 0
+    want[:, :, [5, 7], 3] = 0
+    torch.testing.assert_close(edited[1], want, atol=1e-6, rtol=0)
+
+
 class ProtocolAttention(torch.nn.Module):
     """Single-head causal self-attention following the ``attention_edit`` protocol."""
 
