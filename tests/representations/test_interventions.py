@@ -267,7 +267,12 @@ def test_patching_the_class_token_flips_the_prediction(trained):
     X_source, y_source = shifted_source(X, y)
     patch = ActivationPatching(model, "transformer.wte", CLASS_POS, readout=readout, batch_size=128)
     assert patch.flip_rate(X, X_source, y_source, y) >= 0.90
-    assert patch.logit_diff(X, X_source, y_source, y) > 0
+    scores = patch.predict_scores(X, X_source)
+    differ = y != y_source
+    rows = np.flatnonzero(differ)
+    expected = np.mean(scores[rows, y_source[rows]] - scores[rows, y[rows]])
+    assert patch.logit_diff(X, X_source, y_source, y) == pytest.approx(expected, rel=1e-6)
+    assert expected > 0
 
 
 def test_patching_a_noise_token_flips_almost_nothing(trained):
