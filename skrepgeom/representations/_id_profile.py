@@ -119,7 +119,8 @@ def select_layer(
                 f"The intrinsic-dimension profile peaks at the last layer ({peak}): no layer "
                 "follows the peak, so the last layer is returned.",
                 UserWarning,
-                stacklevel=2,
+                # Past the parameter-validation wrapper, to the caller.
+                stacklevel=3,
             )
         return peak
     after = s[peak + 1 :]
