@@ -6,6 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
@@ -160,7 +161,13 @@ def _layer_names(n_layers):
 
 
 def _stacked_layers(X):
-    """``(names, arrays)`` of a dict, list or 3-D stack of layers; ``None`` for a 2-D X."""
+    """``(names, arrays)`` of a dict, list or 3-D stack of layers; ``None`` for a 2-D X.
+
+    A list is a list of layers when its items are 2-D, else the rows of one 2-D X.
+    """
+    if issparse(X):
+        # Refused by the 2-D validation (a DOK matrix is also a dict).
+        return None
     if isinstance(X, dict):
         if not X:
             raise ValueError("X is an empty dict: pass at least one layer.")
@@ -169,6 +176,8 @@ def _stacked_layers(X):
     if isinstance(X, (list, tuple)):
         if not X:
             raise ValueError("X is an empty list: pass at least one layer.")
+        if any(np.ndim(layer) != 2 for layer in X):
+            return None
         names = _layer_names(len(X))
         return names, [_check_layer(layer, name) for layer, name in zip(X, names)]
     if hasattr(X, "ndim") and X.ndim == 3:
@@ -204,10 +213,13 @@ def _subsets(n_samples, subset_size, n_repeats, random_state):
     return np.sort(subsets, axis=1)
 
 
-def _layer_statistics(layer, unique_index, subsets, discard_fraction, n_neighbors, backend, n_jobs):
+def _layer_statistics(
+    layer, distinct, unique_index, subsets, discard_fraction, n_neighbors, backend, n_jobs
+):
     """TwoNN dimension on each subset of one layer, and its overlap neighbour indices.
 
-    ``unique_index`` maps every row to the first of its identical rows; a subset
+    ``distinct`` holds the distinct rows of ``layer`` and ``unique_index`` the
+    position there of every row's value (see :func:`handle_duplicates`); a subset
     keeps one row per distinct value. ``n_neighbors=None`` skips the overlap search.
     """
     indices = None
@@ -228,7 +240,7 @@ def _layer_statistics(layer, unique_index, subsets, discard_fraction, n_neighbor
                     f"A TwoNN subset has {rows.shape[0]} distinct rows after removing "
                     f"duplicates; at least {_MIN_TWONN_POINTS} are needed."
                 )
-            distances, _ = kneighbors(layer[rows], 2, backend=backend, n_jobs=n_jobs)
+            distances, _ = kneighbors(distinct[rows], 2, backend=backend, n_jobs=n_jobs)
         dimensions[repeat], _ = twonn_from_distances(
             distances, discard_fraction=discard_fraction, n_bootstrap=0
         )
@@ -480,17 +492,17 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
 
         # The duplicate policy runs here, in the calling thread, so that its
         # warnings reach the caller whatever the number of workers.
-        unique_indices, n_duplicates = [], []
+        distinct_layers, n_duplicates = [], []
         for layer in layers:
-            _, unique_index, count = handle_duplicates(
+            distinct, unique_index, count = handle_duplicates(
                 layer, self.duplicates, min_unique=_MIN_TWONN_POINTS, stacklevel=5
             )
-            unique_indices.append(unique_index)
+            distinct_layers.append((distinct, unique_index))
             n_duplicates.append(count)
 
         n_threads = min(n_workers(self.n_jobs), len(layers))
         inner_n_jobs = 1 if n_threads > 1 else self.n_jobs
-        tasks = zip(layers, unique_indices)
+        tasks = zip(layers, distinct_layers)
         if self.verbose:
             from tqdm.auto import tqdm
 
@@ -498,10 +510,10 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
         with worker_blas_limit(n_threads):
             results = Parallel(n_jobs=n_threads, prefer="threads")(
                 delayed(_layer_statistics)(
-                    layer, unique_index, subsets, self.discard_fraction, n_neighbors,
+                    layer, distinct, unique_index, subsets, self.discard_fraction, n_neighbors,
                     self.backend, inner_n_jobs,
                 )
-                for layer, unique_index in tasks
+                for layer, (distinct, unique_index) in tasks
             )
         repeats = np.array([dimensions for dimensions, _ in results])
         self.dimensions_repeats_ = repeats

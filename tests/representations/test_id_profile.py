@@ -255,6 +255,13 @@ def test_input_formats_agree(small_stack):
     np.testing.assert_array_equal(from_2d.overlap_input_, from_pieces.overlap_input_)
 
 
+def test_a_list_of_rows_is_one_layer():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    from_rows = IntrinsicDimensionProfile(subsample_factor=1, n_repeats=1).fit(X.tolist())
+    assert from_rows.layer_names_ == ["layer_0"] and from_rows.n_features_in_ == 3
+    assert from_rows.dimensions_[0] == pytest.approx(brute_twonn(X, 0.02), abs=1e-10)
+
+
 @pytest.mark.filterwarnings("ignore:The intrinsic-dimension profile peaks:UserWarning")
 def test_subsets_are_shared_by_the_layers():
     X = np.random.default_rng(0).normal(size=(600, 5))
@@ -297,13 +304,14 @@ def test_duplicates_policy():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4))
     X_dup = X.copy()
-    X_dup[250:] = X[:50]  # 50 copies
+    # 50 copies, earlier than their originals: rows 200-249 are the ones removed.
+    X_dup[100:150] = X[200:250]
     Y = rng.normal(size=(300, 6))
     params = dict(subsample_factor=1, n_repeats=1, random_state=0)
     with pytest.warns(DuplicateSamplesWarning, match="50 duplicate"):
         warned = IntrinsicDimensionProfile(**params).fit([X_dup, Y])
     np.testing.assert_array_equal(warned.n_duplicates_, [50, 0])
-    assert warned.dimensions_[0] == pytest.approx(brute_twonn(X[:250], 0.02), abs=1e-10)
+    assert warned.dimensions_[0] == pytest.approx(brute_twonn(np.delete(X, np.s_[100:150], axis=0), 0.02), abs=1e-10)
     assert warned.dimensions_[1] == pytest.approx(brute_twonn(Y, 0.02), abs=1e-10)
     # The overlaps use every row: a copy's neighbour at distance 0 is its original.
     assert warned.overlap_input_.shape == (2,)
