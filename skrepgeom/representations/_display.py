@@ -137,7 +137,7 @@ class IntrinsicDimensionProfileDisplay:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots()
+            _, ax = plt.subplots(layout="constrained")
         layers = np.arange(self.dimensions.shape[0])
         self.errorbar_ = ax.errorbar(
             layers, self.dimensions, yerr=self.errors, marker="o", color="C0", capsize=3,
@@ -174,10 +174,16 @@ class IntrinsicDimensionProfileDisplay:
             self.ax_overlap_.set_ylim(0, 1.05)
             self.ax_overlap_.set_ylabel("neighbourhood overlap")
         handles, labels = ax.get_legend_handles_labels()
+        top = ax
         if self.ax_overlap_ is not None:
             more_handles, more_labels = self.ax_overlap_.get_legend_handles_labels()
             handles, labels = handles + more_handles, labels + more_labels
-        ax.legend(handles, labels, loc="best", fontsize="small")
+            top = self.ax_overlap_
+        # Below the axes: inside, it would hide curves that span the whole height.
+        top.legend(
+            handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3,
+            fontsize="small", frameon=False,
+        )
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
