@@ -106,6 +106,11 @@ def select_layer(
     >>> select_layer(profile, rule="plateau_start", plateau_tol=0.1)
     4
     """
+    return _select_layer(id_profile, rule, smooth, tol, plateau_tol, stacklevel=4)
+
+
+def _select_layer(id_profile, rule, smooth, tol, plateau_tol, stacklevel):
+    """:func:`select_layer` with the warning's ``stacklevel`` set by the caller."""
     profile = check_array(
         id_profile, ensure_2d=False, dtype=np.float64, input_name="id_profile"
     )
@@ -120,8 +125,7 @@ def select_layer(
                 f"The intrinsic-dimension profile peaks at the last layer ({peak}): no layer "
                 "follows the peak, so the last layer is returned.",
                 UserWarning,
-                # Past the parameter-validation wrapper, to the caller.
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         return peak
     after = s[peak + 1 :]
@@ -214,21 +218,23 @@ def _subsets(n_samples, subset_size, n_repeats, random_state):
 
 
 def _layer_statistics(
-    layer, distinct, unique_index, subsets, discard_fraction, n_neighbors, backend, n_jobs
+    layer, distinct, unique_index, positions, discard_fraction, n_neighbors, backend, n_jobs
 ):
     """TwoNN dimension on each subset of one layer, and its overlap neighbour indices.
 
-    ``distinct`` holds the distinct rows of ``layer`` and ``unique_index`` the
-    position there of every row's value (see :func:`handle_duplicates`); a subset
-    keeps one row per distinct value. ``n_neighbors=None`` skips the overlap search.
+    ``distinct`` holds the distinct values of the rows the subsets draw and
+    ``unique_index`` the position there of each such row's value (see
+    :func:`handle_duplicates`); ``positions`` gives each subset as indices into
+    ``unique_index``, and a subset keeps one row per distinct value.
+    ``n_neighbors=None`` skips the overlap search.
     """
     indices = None
     whole_distances = None
     if n_neighbors is not None:
         distances, indices = kneighbors(layer, n_neighbors, backend=backend, n_jobs=n_jobs)
         whole_distances = distances
-    dimensions = np.empty(subsets.shape[0])
-    for repeat, subset in enumerate(subsets):
+    dimensions = np.empty(positions.shape[0])
+    for repeat, subset in enumerate(positions):
         rows = np.unique(unique_index[subset])
         if whole_distances is not None and rows.shape[0] == layer.shape[0]:
             # The subset is every row, all distinct: the overlap search already
@@ -322,7 +328,8 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
     subset_size_ : int
         Samples per subset, ``n_samples // subsample_factor``.
     n_duplicates_ : ndarray of shape (n_layers,)
-        Duplicate rows found in each layer (all samples).
+        Duplicate rows found in each layer among the rows its TwoNN subsets draw
+        (every row when the subsets cover them).
     overlap_input_ : ndarray of shape (n_layers,) or None
         Neighbourhood overlap of each layer with the first one.
     overlap_consecutive_ : ndarray of shape (n_layers - 1,) or None
@@ -492,10 +499,16 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
 
         # The duplicate policy runs here, in the calling thread, so that its
         # warnings reach the caller whatever the number of workers.
+        # Only the rows the subsets draw are searched for duplicates (the overlaps
+        # use every row and tolerate them); subsets become positions among them.
+        used = np.unique(subsets)
+        positions = np.searchsorted(used, subsets)
+        covers_all = used.shape[0] == n_samples
         distinct_layers, n_duplicates = [], []
         for layer in layers:
             distinct, unique_index, count = handle_duplicates(
-                layer, self.duplicates, min_unique=_MIN_TWONN_POINTS, stacklevel=5
+                layer if covers_all else layer[used], self.duplicates,
+                min_unique=_MIN_TWONN_POINTS, stacklevel=5,
             )
             distinct_layers.append((distinct, unique_index))
             n_duplicates.append(count)
@@ -510,7 +523,7 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
         with worker_blas_limit(n_threads):
             results = Parallel(n_jobs=n_threads, prefer="threads")(
                 delayed(_layer_statistics)(
-                    layer, distinct, unique_index, subsets, self.discard_fraction, n_neighbors,
+                    layer, distinct, unique_index, positions, self.discard_fraction, n_neighbors,
                     self.backend, inner_n_jobs,
                 )
                 for layer, (distinct, unique_index) in tasks
@@ -526,7 +539,9 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
         self.layer_names_ = names
         self.layer_dims_ = np.array([layer.shape[1] for layer in layers])
         self.peak_layer_ = int(np.argmax(_smoothed(self.dimensions_, self.smooth)))
-        self.selected_layer_ = select_layer(self.dimensions_, rule=self.rule, smooth=self.smooth)
+        self.selected_layer_ = _select_layer(
+            self.dimensions_, self.rule, self.smooth, 0.0, 0.1, stacklevel=4
+        )
         self.selected_layer_name_ = names[self.selected_layer_]
         return self
 

@@ -323,6 +323,23 @@ def test_duplicates_policy():
         IntrinsicDimensionProfile(duplicates="raise", **params).fit([X_dup, Y])
 
 
+def test_duplicates_inside_subsets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 4))
+    X[200:] = X[:200]  # every value twice
+    profile = IntrinsicDimensionProfile(
+        subsample_factor=4, n_repeats=2, duplicates="remove", random_state=0
+    ).fit([X, X[:, ::-1]])
+    subsets = np.random.RandomState(0).permutation(400)[:200].reshape(2, 100)
+    used = np.unique(subsets)
+    expected_count = len(used) - len(np.unique(X[used], axis=0))
+    assert expected_count > 0
+    np.testing.assert_array_equal(profile.n_duplicates_, [expected_count] * 2)
+    expected = [brute_twonn(np.unique(X[rows], axis=0), 0.02) for rows in subsets]
+    np.testing.assert_allclose(profile.dimensions_repeats_[0], expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(profile.dimensions_repeats_[1], expected, rtol=0, atol=1e-10)
+
+
 # --------------------------------------------------------------------------------------
 # transform, feature names, ecosystem
 
@@ -372,7 +389,7 @@ def test_clone_and_pickle(small_stack):
         ({"discard_fraction": -0.1}, "stack", "discard_fraction"),
         ({"n_neighbors": 400}, "stack", "n_neighbors=400"),
         ({"n_layers": 3}, "wide", "not divisible by n_layers=3"),
-        ({"duplicates": "raise"}, "duplicated", "duplicate"),
+        ({"duplicates": "raise", "subsample_factor": 1, "n_repeats": 1}, "duplicated", "duplicate"),
         ({"smooth": 2}, "stack", "odd"),
         ({}, "nan", "NaN"),
         ({}, "empty", "at least one layer"),
