@@ -18,9 +18,9 @@ class IntrinsicDimensionProfileFit(LongBenchmark):
     """``IntrinsicDimensionProfile.fit`` on 12 layers x 10,000 x 768 float32 points.
 
     Layer ``l`` is ``make_blobs`` in ``5 + l`` dimensions embedded in 768 (the recipe
-    of ``_data.blobs``); the labels are 10 classes taken in turn. ``compute_overlap=False`` times the
-    default TwoNN protocol alone, ``True`` adds the overlap searches (10 neighbours,
-    input, consecutive and labels).
+    of ``_data.blobs``); the labels are 10 classes taken in turn.
+    ``compute_overlap=False`` times the default TwoNN protocol alone, ``True`` adds
+    the overlap searches (10 neighbours; input, consecutive and labels).
     """
 
     params = ([False, True],)

@@ -51,10 +51,11 @@ def make_layers(n_samples, n_layers, n_features, seed=0):
     rng = np.random.default_rng(seed)
     # 8 -> 40 -> 8 across depth: the hunchback of a trained network.
     peak = n_layers // 3
-    latent_dims = [
-        int(round(8 + 32 * (l / peak if l <= peak else (n_layers - 1 - l) / (n_layers - 1 - peak))))
-        for l in range(n_layers)
+    depth = [
+        layer / peak if layer <= peak else (n_layers - 1 - layer) / (n_layers - 1 - peak)
+        for layer in range(n_layers)
     ]
+    latent_dims = [int(round(8 + 32 * position)) for position in depth]
     labels = rng.integers(0, 10, size=n_samples)
     centres = rng.normal(size=(10, max(latent_dims)))
     layers = []
@@ -167,7 +168,9 @@ def profile_case(repeats=1, quick=False, threads=2, timeout=3600):
                 f"peak {result['peak_rss_mb']:.0f} MB"
             )
             results[key].append(result)
-    summaries = {key: _harness.summarize([r["seconds"] for r in rs]) for key, rs in results.items()}
+    summaries = {
+        key: _harness.summarize([r["seconds"] for r in runs]) for key, runs in results.items()
+    }
     _harness.log(f"{'impl':<48} {'median s':>9} {'min s':>8} {'max s':>8} {'peak MB':>8}")
     for key, label in ROWS:
         summary = summaries[key]

@@ -152,7 +152,9 @@ class IntrinsicDimensionProfileDisplay:
         )
         ax.set_xticks(layers)
         rotation = 45 if len(self.layer_names) > 6 else 0
-        ax.set_xticklabels(self.layer_names, rotation=rotation, ha="right" if rotation else "center")
+        ax.set_xticklabels(
+            self.layer_names, rotation=rotation, ha="right" if rotation else "center"
+        )
         ax.set_xlabel("layer")
         ax.set_ylabel("intrinsic dimension")
 

@@ -295,7 +295,8 @@ def test_n_jobs_does_not_change_results(small_stack):
     layers, y = small_stack
     one = IntrinsicDimensionProfile(subsample_factor=2, random_state=0, n_jobs=1).fit(layers, y)
     two = IntrinsicDimensionProfile(subsample_factor=2, random_state=0, n_jobs=2).fit(layers, y)
-    for name in ("dimensions_repeats_", "overlap_input_", "overlap_consecutive_", "overlap_labels_"):
+    names = ("dimensions_repeats_", "overlap_input_", "overlap_consecutive_", "overlap_labels_")
+    for name in names:
         np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
 
 
@@ -311,7 +312,8 @@ def test_duplicates_policy():
     with pytest.warns(DuplicateSamplesWarning, match="50 duplicate"):
         warned = IntrinsicDimensionProfile(**params).fit([X_dup, Y])
     np.testing.assert_array_equal(warned.n_duplicates_, [50, 0])
-    assert warned.dimensions_[0] == pytest.approx(brute_twonn(np.delete(X, np.s_[100:150], axis=0), 0.02), abs=1e-10)
+    distinct = np.delete(X, np.s_[100:150], axis=0)
+    assert warned.dimensions_[0] == pytest.approx(brute_twonn(distinct, 0.02), abs=1e-10)
     assert warned.dimensions_[1] == pytest.approx(brute_twonn(Y, 0.02), abs=1e-10)
     # The overlaps use every row: a copy's neighbour at distance 0 is its original.
     assert warned.overlap_input_.shape == (2,)
@@ -389,7 +391,7 @@ def test_clone_and_pickle(small_stack):
         ({"discard_fraction": -0.1}, "stack", "discard_fraction"),
         ({"n_neighbors": 400}, "stack", "n_neighbors=400"),
         ({"n_layers": 3}, "wide", "not divisible by n_layers=3"),
-        ({"duplicates": "raise", "subsample_factor": 1, "n_repeats": 1}, "duplicated", "duplicate"),
+        ({"duplicates": "raise", "subsample_factor": 1}, "duplicated", "duplicate"),
         ({"smooth": 2}, "stack", "odd"),
         ({}, "nan", "NaN"),
         ({}, "empty", "at least one layer"),
