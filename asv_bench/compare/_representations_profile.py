@@ -9,6 +9,8 @@ labels. Rows:
   (``subsample_factor=32``, ``n_repeats=4``), ID only. Target: at most 5 s.
 - ``IntrinsicDimensionProfile(n_neighbors=10)`` with labels: the ID plus the
   overlaps with the input, between consecutive layers and with the labels.
+- The same with ``backend="brute"``: the cost of ``backend="auto"``'s probe shows
+  as the difference of the two rows.
 - Anchor: scikit-learn ``NearestNeighbors(n_neighbors=10, algorithm="brute")`` per
   layer and the same three overlaps in NumPy. Target: ours with overlaps at most
   0.8 x the anchor's time.
@@ -86,11 +88,12 @@ def _anchor(layers, labels):
     }
 
 
-def _ours(layers, labels, compute_overlap):
+def _ours(layers, labels, compute_overlap, backend="auto"):
     from skrepgeom.representations import IntrinsicDimensionProfile
 
     profile = IntrinsicDimensionProfile(
-        n_neighbors=N_NEIGHBORS, compute_overlap=compute_overlap, random_state=0
+        n_neighbors=N_NEIGHBORS, compute_overlap=compute_overlap, backend=backend,
+        random_state=0,
     ).fit(layers, labels if compute_overlap else None)
     result = {"dimensions": [float(d) for d in profile.dimensions_]}
     if compute_overlap:
@@ -109,6 +112,7 @@ def worker(impl, n_samples, n_layers, n_features):
         "anchor": lambda data, y: _anchor(data, y),
         "ours_id": lambda data, y: _ours(data, y, compute_overlap=False),
         "ours_overlap": lambda data, y: _ours(data, y, compute_overlap=True),
+        "ours_overlap_brute": lambda data, y: _ours(data, y, True, backend="brute"),
     }[impl]
     run([layer[:1000] for layer in layers[:2]], labels[:1000])  # imports, JIT, caches
     with _harness.Timer() as timer:
@@ -123,6 +127,7 @@ def worker(impl, n_samples, n_layers, n_features):
 ROWS = [
     ("ours_id", "IntrinsicDimensionProfile, ID only"),
     ("ours_overlap", "IntrinsicDimensionProfile, ID + overlaps"),
+    ("ours_overlap_brute", "same, backend='brute' (no auto probe)"),
     ("anchor", "sklearn NearestNeighbors(10) + NumPy overlaps"),
 ]
 
@@ -208,6 +213,11 @@ def profile_case(repeats=1, quick=False, threads=2, timeout=3600):
         _harness.verdict(
             "ID profile with overlaps / anchor time",
             _harness.ratio(median("ours_overlap"), median("anchor")),
+            OVERLAP_TARGET_RATIO, higher_is_better=False,
+        ),
+        _harness.verdict(
+            "(information) the same with backend='brute' / anchor time",
+            _harness.ratio(median("ours_overlap_brute"), median("anchor")),
             OVERLAP_TARGET_RATIO, higher_is_better=False,
         ),
     ]
