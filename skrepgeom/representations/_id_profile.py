@@ -32,12 +32,16 @@ _MIN_SUBSET_SIZE = 20
 _MIN_TWONN_POINTS = 3
 
 
-def _smoothed(id_profile, smooth):
-    """Centred moving average of odd width ``smooth``, over the values available at the ends."""
+def _check_smooth(smooth):
     if smooth % 2 == 0:
         raise ValueError(
             f"smooth must be an odd window width (centred on each layer), got smooth={smooth}."
         )
+
+
+def _smoothed(id_profile, smooth):
+    """Centred moving average of odd width ``smooth``, over the values available at the ends."""
+    _check_smooth(smooth)
     half = smooth // 2
     padded = np.concatenate([[0.0], np.cumsum(id_profile)])
     index = np.arange(id_profile.shape[0])
@@ -475,6 +479,7 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         check_n_jobs(self.n_jobs)
+        _check_smooth(self.smooth)
         names, layers = self._layers(X, reset=True)
         n_samples = _check_same_samples(names, layers)
         if y is not None:
@@ -497,10 +502,10 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
             n_neighbors = self.n_neighbors
         subsets = _subsets(n_samples, subset_size, self.n_repeats, self.random_state)
 
-        # The duplicate policy runs here, in the calling thread, so that its
-        # warnings reach the caller whatever the number of workers.
-        # Only the rows the subsets draw are searched for duplicates (the overlaps
-        # use every row and tolerate them); subsets become positions among them.
+        # The duplicate policy runs in the calling thread, so that its warnings
+        # reach the caller whatever the number of workers. Only the rows the
+        # subsets draw are searched (the overlaps use every row and tolerate
+        # duplicates); the subsets become positions among those rows.
         used = np.unique(subsets)
         positions = np.searchsorted(used, subsets)
         covers_all = used.shape[0] == n_samples
@@ -508,7 +513,7 @@ class IntrinsicDimensionProfile(TransformerMixin, BaseEstimator):
         for layer in layers:
             distinct, unique_index, count = handle_duplicates(
                 layer if covers_all else layer[used], self.duplicates,
-                min_unique=_MIN_TWONN_POINTS, stacklevel=5,
+                min_unique=_MIN_TWONN_POINTS,
             )
             distinct_layers.append((distinct, unique_index))
             n_duplicates.append(count)
