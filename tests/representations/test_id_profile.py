@@ -325,6 +325,7 @@ def test_duplicates_policy():
         IntrinsicDimensionProfile(duplicates="raise", **params).fit([X_dup, Y])
 
 
+@pytest.mark.filterwarnings("ignore:The intrinsic-dimension profile peaks:UserWarning")
 def test_duplicates_inside_subsets():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 4))
