@@ -300,6 +300,14 @@ def test_n_jobs_does_not_change_results(small_stack):
         np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
 
 
+def test_verbose_shows_progress(small_stack, capsys):
+    layers, _ = small_stack
+    quiet = IntrinsicDimensionProfile(subsample_factor=2, random_state=0).fit(layers)
+    loud = IntrinsicDimensionProfile(subsample_factor=2, random_state=0, verbose=1).fit(layers)
+    assert "ID profile layers" in capsys.readouterr().err
+    np.testing.assert_array_equal(loud.dimensions_, quiet.dimensions_)
+
+
 @pytest.mark.filterwarnings("ignore:The intrinsic-dimension profile peaks:UserWarning")
 def test_duplicates_policy():
     rng = np.random.default_rng(0)
