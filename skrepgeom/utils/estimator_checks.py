@@ -59,6 +59,12 @@ _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
         "while a tiny classifier and purifier run the same hooks, training and aggregation code; "
         "clip_range=None because the checks' data are not scaled to [0, 1].",
     ),
+    "IntrinsicDimensionProfile": (
+        dict(subsample_factor=1, n_repeats=1),
+        "The checks fit 20 to 100 samples as one layer (2-D X), fewer than the default "
+        "32 x 20 needed for 20-point TwoNN subsets; one subset of all samples runs the same "
+        "TwoNN, overlap and layer-choice code.",
+    ),
 }
 
 # Estimator name -> {check name: reason}.
@@ -69,6 +75,21 @@ _EXPECTED_FAILURES: dict[str, dict[str, str]] = {
             "likelihood-ratio test at alpha=1e-6 to reject a constant density across "
             "them, so the statistically supported answer is fewer than three clusters; "
             "tests/cluster runs the whole check with the fixed-k density (density='knn')."
+        ),
+    },
+    "IntrinsicDimensionProfile": {
+        "check_fit2d_1feature": (
+            "The check fits 10 samples, fewer than the 20 points per TwoNN subset below which "
+            "the profile refuses to estimate (a ValueError naming subsample_factor)."
+        ),
+        "check_estimators_nan_inf": (
+            "After the NaN/inf inputs (refused as required) the check fits 10 finite samples, "
+            "fewer than the 20 points per TwoNN subset below which the profile refuses to "
+            "estimate (a ValueError naming subsample_factor)."
+        ),
+        "check_n_features_in_after_fitting": (
+            "The check fits 15 samples, fewer than the 20 points per TwoNN subset below which "
+            "the profile refuses to estimate (a ValueError naming subsample_factor)."
         ),
     },
     "CARSOClassifier": {
