@@ -19,6 +19,16 @@ def _tiny_adversarial_classifier():
     )
 
 
+def _small_mlp(n_features_in):
+    """A two-layer MLP for any number of input features (a LayerActivations model factory)."""
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_features_in, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+    )
+
+
 # Estimator name -> (constructor keyword arguments, why the defaults are not used).
 _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
     "ForwardForwardClassifier": (
@@ -58,6 +68,11 @@ _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
         "The default classifier and 150 purifier epochs with PGD-40 take minutes per check, "
         "while a tiny classifier and purifier run the same hooks, training and aggregation code; "
         "clip_range=None because the checks' data are not scaled to [0, 1].",
+    ),
+    "LayerActivations": (
+        dict(model=_small_mlp, layers=["1", "2"]),
+        "LayerActivations has no default network, so the checks build a small MLP for any "
+        "number of features through a model factory and read its hidden and output layers.",
     ),
 }
 
