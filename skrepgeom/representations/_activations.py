@@ -77,6 +77,30 @@ def _check_inputs(model, inputs):
     return [ids.astype(np.int64, copy=False) for ids in inputs]
 
 
+def _check_token_ids(model, inputs):
+    """Token ids as one int64 array (n, seq_len) when they come as a 2-D array, else a list.
+
+    A 2-D array is checked without a loop over its rows; ragged inputs go through
+    :func:`_check_inputs`.
+    """
+    if isinstance(inputs, torch.Tensor):
+        inputs = inputs.cpu().numpy()
+    if not (isinstance(inputs, np.ndarray) and inputs.ndim == 2):
+        return _check_inputs(model, inputs)
+    if inputs.size == 0:
+        raise ValueError(f"inputs must hold at least one non-empty sequence, got shape {inputs.shape}.")
+    if not np.issubdtype(inputs.dtype, np.integer):
+        raise ValueError(f"inputs must hold integer token ids, got dtype {inputs.dtype}.")
+    vocab = _vocab_size(model)
+    low, high = int(inputs.min()), int(inputs.max())
+    if low < 0 or (vocab is not None and high >= vocab):
+        raise ValueError(
+            f"inputs holds token id {low if low < 0 else high}, outside the model's "
+            f"vocabulary [0, {vocab})."
+        )
+    return inputs.astype(np.int64, copy=False)
+
+
 def _pad_id(model, pad_token_id):
     if pad_token_id is not None:
         return int(pad_token_id)
@@ -142,11 +166,16 @@ def _explicit_pad_id(model, pad_token_id):
 def _token_batches(inputs, batch_size, pad, *, explicit_pad=None, length=None):
     """Yield ``(ids, mask)`` int64/bool arrays of shape (batch, tokens), right-padded.
 
+    ``inputs`` is a list of 1-D arrays or a 2-D array (rows already of equal length).
     A position is real when it lies within its sequence and, with ``explicit_pad``,
     its id differs from it. ``length`` pads every batch to that many tokens.
     """
     for start in range(0, len(inputs), batch_size):
         batch = inputs[start : start + batch_size]
+        if isinstance(batch, np.ndarray) and (length is None or length == batch.shape[1]):
+            mask = np.ones(batch.shape, dtype=bool) if explicit_pad is None else batch != explicit_pad
+            yield batch, mask
+            continue
         lengths = np.array([ids.size for ids in batch])
         width = lengths.max() if length is None else length
         ids = np.full((len(batch), width), pad, dtype=np.int64)
@@ -180,10 +209,9 @@ def _select(value, output_index, name, hook):
 def _iter_captured(
     model,
     batches,
-    names,
+    targets,
     *,
     device,
-    hook="output",
     output_index=0,
     hidden_states=(),
     stop_early=True,
@@ -195,21 +223,25 @@ def _iter_captured(
 
     ``batches`` yields ``(array, mask)``: integer token ids (fed with
     ``attention_mask`` to models whose forward takes it) or float features (reshaped
-    to ``input_shape`` and cast to ``input_dtype``). ``names`` are modules whose
-    ``hook`` (output or input) is captured, through one set of hooks for the whole
-    loop; ``hidden_states`` are indices into a HuggingFace ``output_hidden_states``.
-    With ``stop_early`` (and no hidden states) each forward pass stops once every
-    named module has run. A module called twice in one pass gives its first call.
+    to ``input_shape`` and cast to ``input_dtype``). ``targets`` maps each key to
+    ``(module_name, "output" | "input")``: what that module returns or receives, taken
+    through one set of hooks for the whole loop; ``hidden_states`` are indices into a
+    HuggingFace ``output_hidden_states``. With ``stop_early`` (and no hidden states)
+    each forward pass stops once every target has been captured. A module called
+    twice in one pass gives its first call.
     """
-    names = list(names)
     stop_early = stop_early and not hidden_states
+    by_module = {}
+    for key, (name, hook) in targets.items():
+        by_module.setdefault(name, []).append((key, hook))
     captured = {}
 
     def make_hook(name):
         def capture(module, args, output):
-            if name not in captured:
-                captured[name] = _select(args if hook == "input" else output, output_index, name, hook)
-            if stop_early and len(captured) == len(names):
+            for key, hook in by_module[name]:
+                if key not in captured:
+                    captured[key] = _select(args if hook == "input" else output, output_index, name, hook)
+            if stop_early and len(captured) == len(targets):
                 raise _StopForward
 
         return capture
@@ -218,7 +250,7 @@ def _iter_captured(
     extra = dict(model_kwargs or {})
     if hidden_states:
         extra["output_hidden_states"] = True
-    with forward_hooks(model, {name: make_hook(name) for name in names}, training=False), \
+    with forward_hooks(model, {name: make_hook(name) for name in by_module}, training=False), \
             torch.inference_mode():
         for batch in batches:
             array, mask = batch
@@ -239,7 +271,7 @@ def _iter_captured(
                     output = model(x, **extra)
             except _StopForward:
                 pass
-            missing = [name for name in names if name not in captured]
+            missing = [targets[key][0] for key in targets if key not in captured]
             if missing:
                 raise RuntimeError(f"module {missing[0]!r} was not called during the forward pass.")
             result = dict(captured)
@@ -305,6 +337,35 @@ def _pool(hidden, mask, pooling, name):
     if pooling == "first":
         return hidden[rows, as_int.argmax(dim=1)]
     return hidden[rows, mask.shape[1] - 1 - as_int.flip(1).argmax(dim=1)]
+
+
+class _NpyWriter:
+    """Write a ``.npy`` file of known shape block by block, through plain file writes.
+
+    The rows go to the page cache, not into a mapping of this process, so they do not
+    count in its resident memory (rows written into an ``np.memmap`` do, until the
+    kernel evicts them). :meth:`close` returns the file as a read-only ``np.memmap``.
+    """
+
+    def __init__(self, path, shape, dtype):
+        self.path = os.fspath(path)
+        self._rows = shape[0]
+        self._written = 0
+        self._dtype = np.dtype(dtype)
+        self._file = open(self.path, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self._dtype), "fortran_order": False,
+                  "shape": tuple(int(size) for size in shape)}
+        np.lib.format.write_array_header_2_0(self._file, header)
+
+    def write(self, block):
+        np.ascontiguousarray(block, dtype=self._dtype).tofile(self._file)
+        self._written += block.shape[0]
+
+    def close(self):
+        self._file.close()
+        if self._written != self._rows:
+            raise RuntimeError(f"{self.path}: wrote {self._written} rows of {self._rows}.")
+        return np.load(self.path, mmap_mode="r")
 
 
 def iter_activations(
@@ -376,7 +437,8 @@ def iter_activations(
     torch_dtype = resolve_dtype(dtype)
     np_dtype = np.dtype(str(torch_dtype).replace("torch.", ""))
     batches = _token_batches(inputs, batch_size, _pad_id(model, pad_token_id))
-    captures = _iter_captured(model, batches, [name], device=device, stop_early=stop_at_layer)
+    captures = _iter_captured(model, batches, {name: (name, "output")}, device=device,
+                              stop_early=stop_at_layer)
     for start, ((ids, mask), captured) in zip(range(0, len(inputs), batch_size), captures):
         hidden = captured[name]
         if hidden.ndim != 3 or hidden.shape[:2] != ids.shape:
@@ -440,14 +502,9 @@ def collect_activations(
     n_tokens = int(sum(mask.sum() for mask in _keep_masks(checked, drop_token_ids)))
     os.makedirs(memmap_dir, exist_ok=True)
     path = os.path.join(os.fspath(memmap_dir), f"{name or 'model'}.npy")
-    out = None
-    row = 0
+    writer = None
     for chunk in iter_activations(model, checked, name, **kwargs):
-        if out is None:
-            out = np.lib.format.open_memmap(path, mode="w+", dtype=chunk.dtype,
-                                            shape=(n_tokens, chunk.shape[1]))
-        out[row : row + chunk.shape[0]] = chunk
-        row += chunk.shape[0]
-    out.flush()
-    del out
-    return np.load(path, mmap_mode="r")
+        if writer is None:
+            writer = _NpyWriter(path, (n_tokens, chunk.shape[1]), chunk.dtype)
+        writer.write(chunk)
+    return writer.close()

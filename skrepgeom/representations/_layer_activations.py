@@ -11,8 +11,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from skrepgeom.representations._activations import (
+    _NpyWriter,
     POOLINGS,
-    _check_inputs,
+    _check_token_ids,
     _explicit_pad_id,
     _expects_token_ids,
     _hidden_state_count,
@@ -235,8 +236,8 @@ callable, default="mean"
         if self.pooling == "all" and not self._tokens:
             raise ValueError("pooling='all' needs a model that reads token ids.")
         if self._tokens:
-            sequences = _check_inputs(module, X)
-            self.n_features_in_ = max(ids.size for ids in sequences)
+            sequences = _check_token_ids(module, X)
+            self.n_features_in_ = self._longest(sequences)
             first = sequences[: self.batch_size]
         else:
             X = self._validate_floats(X, reset=True)
@@ -285,7 +286,7 @@ callable, default="mean"
         """
         check_is_fitted(self)
         if self._tokens:
-            data = _check_inputs(self.model_, X)
+            data = _check_token_ids(self.model_, X)
             token_counts = self._token_counts(data)
         else:
             data = self._validate_floats(X, reset=False)
@@ -297,7 +298,14 @@ callable, default="mean"
         else:
             n_rows = n_samples
         np_dtype = np.dtype(str(resolve_dtype(self.dtype)).replace("torch.", ""))
-        outputs = self._allocate(n_rows, np_dtype)
+        shapes = {name: (n_rows, dim) for name, dim in zip(self.layer_names_, self.layer_dims_)}
+        if self.memmap_dir is None:
+            outputs = {name: np.empty(shape, dtype=np_dtype) for name, shape in shapes.items()}
+        else:
+            os.makedirs(self.memmap_dir, exist_ok=True)
+            directory = os.fspath(self.memmap_dir)
+            outputs = {name: _NpyWriter(os.path.join(directory, f"{name or 'model'}.npy"), shape, np_dtype)
+                       for name, shape in shapes.items()}
         row = 0
         for pooled in self._iter_pooled(data):
             size = pooled[0].shape[0]
@@ -307,15 +315,14 @@ callable, default="mean"
                         f"layer {name!r} gives {block.shape[1]} columns, but {dim} in fit; "
                         "the input shape differs from the one seen in fit."
                     )
-                outputs[name][row : row + size] = block
+                if self.memmap_dir is None:
+                    outputs[name][row : row + size] = block
+                else:
+                    outputs[name].write(block)
             row += size
         if self.memmap_dir is None:
             return outputs
-        paths = {name: out.filename for name, out in outputs.items()}
-        for out in outputs.values():
-            out.flush()
-        del outputs
-        return {name: np.load(path, mmap_mode="r") for name, path in paths.items()}
+        return {name: writer.close() for name, writer in outputs.items()}
 
     def transform(self, X):
         """Pooled activations of the layers, concatenated in order.
@@ -375,7 +382,8 @@ callable, default="mean"
             )
 
     def _resolve_layers(self, module):
-        """``[(name, kind, key)]`` with kind "module" (key: module name), "hidden" or "input"."""
+        """``[(name, kind, key)]``: kind "module" (key: ``(module name, hook)``), "hidden"
+        (key: hidden-state index) or "input" (float X itself)."""
         layers = self.layers
         if isinstance(layers, (str, Integral)) and layers != "hidden_states":
             layers = [layers]
@@ -392,14 +400,14 @@ callable, default="mean"
                 embedding = _input_embedding_name(module)
                 if embedding is None:
                     raise ValueError("include_input=True found no input embedding in the model.")
-                sources.append((_INPUT, "module", embedding))
+                sources.append((_INPUT, "module", (embedding, "output")))
             else:
                 sources.append((_INPUT, "input", None))
         for layer in layers:
             if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, (str, Integral)):
                 raise TypeError(f"layers must hold str or int, got {layer!r}.")
             if isinstance(layer, str):
-                sources.append((layer, "module", layer))
+                sources.append((layer, "module", (layer, self.hook)))
                 continue
             if n_states is None:
                 raise ValueError(
@@ -415,8 +423,18 @@ callable, default="mean"
             sources.append((f"hidden_states.{index}", "hidden", index))
         return sources
 
+    @staticmethod
+    def _longest(sequences):
+        if isinstance(sequences, np.ndarray):
+            return sequences.shape[1]
+        return max(ids.size for ids in sequences)
+
     def _token_counts(self, sequences):
         pad = _explicit_pad_id(self.model_, self.pad_token_id)
+        if isinstance(sequences, np.ndarray):
+            if pad is None:
+                return np.full(sequences.shape[0], sequences.shape[1])
+            return np.count_nonzero(sequences != pad, axis=1)
         if pad is None:
             return np.array([ids.size for ids in sequences])
         return np.array([np.count_nonzero(ids != pad) for ids in sequences])
@@ -431,7 +449,7 @@ callable, default="mean"
         length = None
         if self.pooling == "flatten":
             length = self.n_features_in_
-            longest = max(ids.size for ids in data)
+            longest = self._longest(data)
             if longest > length:
                 raise ValueError(
                     f"pooling='flatten' pads to the {length} tokens seen in fit; X holds a "
@@ -448,7 +466,7 @@ callable, default="mean"
         np_dtype = np.dtype(str(torch_dtype).replace("torch.", ""))
         parameter = next(self.model_.parameters(), None)
         input_dtype = parameter.dtype if parameter is not None else torch_dtype
-        modules = list(dict.fromkeys(key for _, kind, key in self._sources if kind == "module"))
+        targets = {key: key for _, kind, key in self._sources if kind == "module"}
         hidden = [key for _, kind, key in self._sources if kind == "hidden"]
         batches = self._batches(data)
         if self.verbose:
@@ -456,8 +474,7 @@ callable, default="mean"
 
             batches = tqdm(batches, total=-(-len(data) // self.batch_size), desc="batches")
         captures = _iter_captured(
-            self.model_, batches, modules, device=device, hook=self.hook,
-            output_index=self.output_index, hidden_states=hidden,
+            self.model_, batches, targets, device=device, output_index=self.output_index, hidden_states=hidden,
             input_shape=None if self.input_shape is None else tuple(self.input_shape),
             input_dtype=input_dtype, model_kwargs=self.model_kwargs,
         )
@@ -473,19 +490,6 @@ callable, default="mean"
                     block = _pool(tensor, mask_t, self.pooling, name)
                     pooled.append(block.to(torch_dtype).cpu().numpy().astype(np_dtype, copy=False))
                 yield pooled
-
-    def _allocate(self, n_rows, np_dtype):
-        if self.memmap_dir is None:
-            return {name: np.empty((n_rows, dim), dtype=np_dtype)
-                    for name, dim in zip(self.layer_names_, self.layer_dims_)}
-        os.makedirs(self.memmap_dir, exist_ok=True)
-        return {
-            name: np.lib.format.open_memmap(
-                os.path.join(os.fspath(self.memmap_dir), f"{name or 'model'}.npy"),
-                mode="w+", dtype=np_dtype, shape=(n_rows, dim),
-            )
-            for name, dim in zip(self.layer_names_, self.layer_dims_)
-        }
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
