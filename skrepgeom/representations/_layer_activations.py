@@ -143,6 +143,11 @@ callable, default="mean"
     tensor. Each forward pass stops once the last hooked module has run, unless
     HuggingFace hidden states are asked for.
 
+    The hooks of this estimator never outlive a call, but transformers (5.x) installs
+    hooks of its own, for good, the first time a model returns ``hidden_states``; such
+    a model (and an estimator holding it) no longer pickles with the standard
+    :mod:`pickle`, whoever asked for the hidden states. Module names avoid this.
+
     Examples
     --------
     >>> import numpy as np, torch
