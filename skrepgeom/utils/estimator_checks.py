@@ -19,6 +19,16 @@ def _tiny_adversarial_classifier():
     )
 
 
+def _small_mlp(n_features_in):
+    """A two-layer MLP for any number of input features (a LayerActivations model factory)."""
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_features_in, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+    )
+
+
 # Estimator name -> (constructor keyword arguments, why the defaults are not used).
 _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
     "ForwardForwardClassifier": (
@@ -64,6 +74,11 @@ _FAST_SETTINGS: dict[str, tuple[dict, str]] = {
         "The checks fit 20 to 100 samples as one layer (2-D X), fewer than the default "
         "32 x 20 needed for 20-point TwoNN subsets; one subset of all samples runs the same "
         "TwoNN, overlap and layer-choice code.",
+    ),
+    "LayerActivations": (
+        dict(model=_small_mlp, layers=["1", "2"]),
+        "LayerActivations has no default network, so the checks build a small MLP for any "
+        "number of features through a model factory and read its hidden and output layers.",
     ),
 }
 
