@@ -34,16 +34,39 @@ def twonn_bootstrap_fits(sorted_log_mu, draws, targets):
     """:func:`twonn_linear_fit` of every resample ``draws[b]`` (indices into the sample).
 
     A resample with replacement, sorted, is the sorted sample with each value
-    repeated as often as it was drawn: counting the draws replaces a sort.
+    repeated as often as it was drawn: counting the draws replaces a sort. A value
+    drawn ``c`` times at ranks ``r .. r + c - 1`` adds ``x * (T[r + c] - T[r])`` to
+    the cross product, ``T`` the running sum of ``targets``, so each distinct value
+    costs O(1) whatever its count.
     """
     n_resamples, n_draws = draws.shape
-    counts = np.empty(sorted_log_mu.shape[0], dtype=np.int64)
+    n_values = sorted_log_mu.shape[0]
+    n_keep = targets.shape[0]
+    cumulative = np.zeros(n_keep + 1)
+    for rank in range(n_keep):
+        cumulative[rank + 1] = cumulative[rank] + targets[rank]
+    counts = np.empty(n_values, dtype=np.int32)
     estimates = np.empty(n_resamples)
     for b in range(n_resamples):
         counts[:] = 0
         for i in range(n_draws):
             counts[draws[b, i]] += 1
-        estimates[b] = twonn_linear_fit(sorted_log_mu, counts, targets)
+        sum_xy = 0.0
+        sum_xx = 0.0
+        rank = 0
+        for j in range(n_values):
+            count = counts[j]
+            if count == 0:
+                continue
+            if rank + count > n_keep:
+                count = n_keep - rank
+            x = sorted_log_mu[j]
+            sum_xy += x * (cumulative[rank + count] - cumulative[rank])
+            sum_xx += x * x * count
+            rank += count
+            if rank == n_keep:
+                break
+        estimates[b] = sum_xy / sum_xx
     return estimates
 
 
