@@ -312,8 +312,11 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
                              time.perf_counter() - start), None
 
     build_start = time.perf_counter()
+    # The residual variance is within the budget: its coordinate would prune little
+    # and cost the tree a dimension.
     tree = PCATree(
-        X, n_components, basis=basis, working_memory_bytes=_tree_block_bytes(working_memory)
+        X, n_components, basis=basis, working_memory_bytes=_tree_block_bytes(working_memory),
+        with_residual=False,
     )
     build_seconds = time.perf_counter() - build_start
     # Probe the tree in small batches and give up once it is clearly slower.
@@ -347,7 +350,7 @@ def _tree_block_bytes(working_memory):
 def _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs):
     if backend == "kd_tree":
         basis = principal_basis(X)
-        n_components = X.shape[1]
+        n_components = needed = X.shape[1]
     else:
         basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
         rows = _probe_rows(Q.shape[0])
@@ -355,9 +358,13 @@ def _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs):
             X, Q, rows, n_neighbors, self_query, working_memory, n_jobs
         )
         # Only the leading axes were computed: more would not prune anyway.
-        n_components = min(_n_components(basis[1], probe_distances[:, -1], X.shape[1]),
-                           basis[2].shape[1])
-    return PCATree(X, n_components, basis=basis,
+        needed = _n_components(basis[1], probe_distances[:, -1], X.shape[1])
+        n_components = min(needed, basis[2].shape[1])
+    # The residual-norm coordinate only pays when the residual exceeds the budget of
+    # _n_components (too many axes needed); within it, it prunes little and costs
+    # the tree a dimension.
+    with_residual = needed > n_components
+    return PCATree(X, n_components, basis=basis, with_residual=with_residual,
                    working_memory_bytes=_tree_block_bytes(working_memory)), n_components
 
 

@@ -2,12 +2,14 @@
 
 A row ``x`` (centred) is split by an orthonormal basis into its first ``m``
 principal coordinates ``t(x)`` and a residual ``x_res`` orthogonal to them. The
-tree indexes ``z(x) = (t(x), ||x_res||)``. For any two rows
+tree indexes ``z(x) = (t(x), ||x_res||)``, or ``t(x)`` alone (``with_residual=False``,
+worth it when the residuals are small against neighbour distances: the extra
+coordinate would prune little and costs the tree a dimension). For any two rows
 
     ||z(q) - z(x)||^2 = ||t(q) - t(x)||^2 + (||q_res|| - ||x_res||)^2 <= ||q - x||^2
 
-(the triangle inequality on the residuals), so tree distances are lower bounds of
-the true ones. A query takes its ``K`` nearest rows in ``z``, computes their exact
+(the triangle inequality on the residuals; without the residual coordinate the
+bound only loosens), so tree distances are lower bounds of the true ones. A query takes its ``K`` nearest rows in ``z``, computes their exact
 distances and keeps the best ``k``; the result is certified when the ``K``-th
 lower bound exceeds the ``k``-th exact distance (every row not looked at is then
 farther). Uncertified rows are searched again with ``4 K`` candidates, and by
@@ -15,7 +17,7 @@ brute force once ``K`` is no longer small against the number of rows.
 
 With ``m`` equal to the number of features the residual vanishes and this is a
 plain k-d tree in principal axes; with ``m`` at the data's intrinsic dimension
-the tree works in ``m + 1`` dimensions whatever the ambient one, and only costs
+the tree works in ``m`` or ``m + 1`` dimensions whatever the ambient one, and only costs
 ``n (m + 1)`` float64 numbers besides ``X``.
 """
 
@@ -76,10 +78,10 @@ def row_block(n_features, working_memory_bytes):
     return int(max(1, min(_QUERY_CHUNK, budget // (16 * n_features))))
 
 
-def project(X, center, axes, n_components, row_block):
+def project(X, center, axes, n_components, row_block, with_residual=True):
     """``z`` coordinates of every row: leading ``n_components`` coordinates, residual norm."""
     n_samples, n_features = X.shape
-    with_residual = n_components < n_features
+    with_residual = with_residual and n_components < n_features
     top = axes[:, :n_components]
     Z = np.empty((n_samples, n_components + int(with_residual)), dtype=np.float64)
     for start in range(0, n_samples, row_block):
@@ -100,7 +102,8 @@ def project(X, center, axes, n_components, row_block):
 class PCATree:
     """The ``z`` index of ``X`` and its exact search (see the module docstring)."""
 
-    def __init__(self, X, n_components, *, basis=None, working_memory_bytes=2**26):
+    def __init__(self, X, n_components, *, basis=None, working_memory_bytes=2**26,
+                 with_residual=True):
         from scipy.spatial import cKDTree
 
         self.X = X
@@ -109,7 +112,10 @@ class PCATree:
             basis = principal_basis(X, None if n_components == X.shape[1] else n_components)
         self.center, self.variances, self.axes = basis
         self.n_components = int(n_components)
-        self.Z = project(X, self.center, self.axes, self.n_components, self._row_block)
+        self.with_residual = with_residual
+        self.Z = project(
+            X, self.center, self.axes, self.n_components, self._row_block, with_residual
+        )
         # Median splits cost more to build than they save here; compact nodes query faster.
         self.tree = cKDTree(self.Z, balanced_tree=False, compact_nodes=True, copy_data=False)
         # Tree and exact distances both carry float64 rounding, relative to the
@@ -156,7 +162,7 @@ class PCATree:
         margin = 1 if self.Z.shape[1] == self.X.shape[1] else max(2, n_neighbors // 2)
         n_candidates = n_neighbors + excluded + margin
         Zq = self.Z[own] if own is not None else project(
-            Q, self.center, self.axes, self.n_components, self._row_block
+            Q, self.center, self.axes, self.n_components, self._row_block, self.with_residual
         )
         while pending.size:
             brute_above = max(_BRUTE_FALLBACK_FRACTION * n_samples, n_neighbors + excluded + 16)
