@@ -207,7 +207,7 @@ def local_dimension(mu, neighbor_indices):
 def _self_query_mu(X, duplicates, backend, n_jobs):
     """Ratios ``r2 / r1`` of the distinct rows of ``X`` among themselves."""
     X_unique, _, _ = handle_duplicates(X, duplicates, min_unique=_MIN_POINTS, stacklevel=5)
-    distances, _ = kneighbors(X_unique, 2, backend=backend, n_jobs=n_jobs)
+    distances, _ = kneighbors(X_unique, 2, backend=backend, n_jobs=n_jobs, compute=True)
     return _mu_from_distances(distances)
 
 
@@ -373,8 +373,10 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, at least 3 distinct rows.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data, at least 3 distinct rows. A dask array is searched by
+            the ``"dask"`` backend without being brought into memory; only the
+            ratios come back (see :ref:`scaling`).
         y : Ignored
             Not used, present for API consistency.
 
@@ -391,7 +393,8 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         compilation_notice(self.verbose, twonn_linear_fit, twonn_bootstrap_fits)
         distances, _ = kneighbors(
-            X_unique, 2, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
+            X_unique, 2, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose,
+            compute=True,
         )
         self.dimension_, self.dimension_err_ = twonn_from_distances(
             distances,
@@ -436,6 +439,7 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             query=X,
             backend=self.backend,
             n_jobs=self.n_jobs,
+            compute=True,
         )
         return local_dimension(self.mu_, indices).astype(X.dtype, copy=False)[:, None]
 

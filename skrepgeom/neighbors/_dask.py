@@ -8,15 +8,16 @@ n_neighbors)`` numbers, and a tree of merge tasks reduces the lists of every que
 block. dask is imported only when a dask array or ``backend="dask"`` arrives.
 """
 
-import math
+import contextlib
 import mmap
 import operator
+import threading
 
 import numpy as np
-from sklearn.utils import check_array
 
 from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
-from skrepgeom.utils._validation import FLOAT_DTYPES
+from skrepgeom.utils._parallel import blas_threads
+from skrepgeom.utils._validation import FLOAT_DTYPES, check_block
 
 # Rows of a block, in sides of the square distance tile: tasks long enough to hide
 # the scheduler's overhead (about a millisecond each), short enough to balance.
@@ -27,9 +28,30 @@ _MERGE_FAN_IN = 4
 _MIN_CANDIDATE_MARGIN = 4
 
 
-def is_dask_array(X):
-    """Whether ``X`` is a ``dask.array.Array`` (without importing dask)."""
-    return type(X).__module__.startswith("dask.") and hasattr(X, "__dask_graph__")
+_blas_guard = threading.Lock()
+_blas_tasks = [0, None]  # tasks running in this process, and their BLAS scope
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """One BLAS thread while any pair task of this process runs.
+
+    A dask worker runs one task per thread, so the tasks are the parallel workers
+    of the package's ``n_jobs`` rule. The limit is process-wide: it is set by the
+    first running task and restored by the last one, not by each.
+    """
+    with _blas_guard:
+        if _blas_tasks[0] == 0:
+            _blas_tasks[1] = blas_threads(1)
+            _blas_tasks[1].__enter__()
+        _blas_tasks[0] += 1
+    try:
+        yield
+    finally:
+        with _blas_guard:
+            _blas_tasks[0] -= 1
+            if _blas_tasks[0] == 0:
+                _blas_tasks[1].__exit__(None, None, None)
 
 
 def _tile_side(n_samples, itemsize, working_memory):
@@ -41,64 +63,6 @@ def _tile_side(n_samples, itemsize, working_memory):
 def block_rows(n_samples, itemsize, working_memory):
     """Rows per chunk when a NumPy array is wrapped: ``8`` tile sides, at most all."""
     return int(min(n_samples, _BLOCK_TILES * _tile_side(n_samples, itemsize, working_memory)))
-
-
-def check_block(block, start, name="X", estimator=None):
-    """Finite-value check of one chunk, worded as the in-memory check plus its rows."""
-    try:
-        check_array(
-            block,
-            dtype=None,
-            ensure_all_finite=True,
-            ensure_2d=True,
-            ensure_min_samples=0,
-            ensure_min_features=0,
-            input_name=name,
-            estimator=estimator,
-        )
-    except ValueError as exc:
-        stop = start + block.shape[0]
-        raise ValueError(f"{exc} (in the chunk of rows {start} to {stop - 1} of {name})") from None
-    return block
-
-
-def _checked_block(block, name, estimator, block_info=None):
-    return check_block(block, block_info[0]["array-location"][0][0], name, estimator)
-
-
-def check_dask_points(X, name="X", *, dtype=FLOAT_DTYPES, estimator=None):
-    """Validate a dask array lazily: shape now, values per chunk when computed.
-
-    The number of dimensions, the sizes and the dtype are checked at once with the
-    messages of :func:`sklearn.utils.check_array`; other dtypes are converted
-    (lazily) to the first of ``dtype``. Column chunks are merged into one, so every
-    chunk holds whole rows, and unknown chunk sizes are computed. Each chunk is
-    checked for NaN and infinity when the graph runs; the error names its rows.
-    """
-    if X.ndim != 2:
-        if X.ndim > 2:
-            # The same message as check_array's, from an empty stand-in.
-            check_array(np.empty((1,) * X.ndim), allow_nd=False, input_name=name,
-                        estimator=estimator)
-        raise ValueError(
-            f"Expected 2D array, got {X.ndim}D dask array instead: {name} must have shape "
-            "(n_samples, n_features)."
-        )
-    if any(math.isnan(size) for size in X.shape):
-        X = X.compute_chunk_sizes()
-    for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
-        if X.shape[axis] < 1:
-            who = f" by {estimator}" if isinstance(estimator, str) else ""
-            raise ValueError(
-                f"Found array with {X.shape[axis]} {what} (shape={X.shape}) while a minimum "
-                f"of 1 is required{who}."
-            )
-    dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
-    if X.dtype not in dtypes:
-        X = X.astype(dtypes[0])
-    if X.numblocks[1] > 1:
-        X = X.rechunk({1: -1})
-    return X.map_blocks(_checked_block, name, estimator, dtype=X.dtype, meta=np.empty((0, 0), X.dtype))
 
 
 class FileRows:
@@ -248,9 +212,10 @@ def pair_task(rows, columns, center, n_neighbors, kind, row_start, column_start,
     available = columns.shape[0] - int(kind == "diagonal")
     n_rows_candidates = min(available, n_neighbors + margin)
     n_columns_candidates = min(rows.shape[0], n_neighbors + margin) if kind == "symmetric" else 0
-    row_index, column_index = _candidate_lists(
-        rows, columns, center, n_rows_candidates, n_columns_candidates, kind, side
-    )
+    with _one_blas_thread():
+        row_index, column_index = _candidate_lists(
+            rows, columns, center, n_rows_candidates, n_columns_candidates, kind, side
+        )
     result = _exact_best(rows, columns, row_index, n_neighbors, column_start)
     if kind != "symmetric":
         return result

@@ -11,12 +11,7 @@ from typing import NamedTuple
 from joblib import Parallel, delayed
 from sklearn.utils import check_array
 
-from skrepgeom.neighbors._dask import (
-    as_dask_points,
-    check_dask_points,
-    dask_kneighbors,
-    is_dask_array,
-)
+from skrepgeom.neighbors._dask import as_dask_points, dask_kneighbors
 from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
 from skrepgeom.neighbors._pca_tree import PCATree, principal_basis
 from skrepgeom.utils._parallel import (
@@ -25,7 +20,12 @@ from skrepgeom.utils._parallel import (
     n_workers,
     worker_blas_limit,
 )
-from skrepgeom.utils._validation import FLOAT_DTYPES, check_n_neighbors
+from skrepgeom.utils._validation import (
+    FLOAT_DTYPES,
+    check_dask_points,
+    check_n_neighbors,
+    is_dask_array,
+)
 
 __all__ = ["BACKENDS", "BackendChoice", "explain_backend", "kneighbors"]
 
