@@ -263,3 +263,65 @@ def test_twonn_dask_memmap_200k(dask_client, tmp_path):
     assert fitted.dimension_ == expected.dimension_
     np.testing.assert_array_equal(fitted.mu_, expected.mu_)
     assert 3.5 < fitted.dimension_ < 4.5
+
+
+def _peak_rss_mb():
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _warm_worker():
+    """Imports and every kernel specialisation a fit uses, on a tiny problem."""
+    from skrepgeom.neighbors._dask import merge_task, pair_task
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.normal(size=(300, 50)).astype(np.float32) for _ in range(2))
+    center = np.zeros(50, dtype=np.float32)
+    first = pair_task(a, None, center, 2, "diagonal", 0, 0, 64)
+    second, _ = pair_task(a, b, center, 2, "symmetric", 0, 300, 64)
+    merge_task([first, second])
+    return _peak_rss_mb()
+
+
+@pytest.mark.slow
+def test_dask_worker_peak_memory(tmp_path):
+    """Each worker's peak RSS grows by a bound set by the blocks and tiles, not by X."""
+    distributed = pytest.importorskip("distributed")
+    n_samples, n_features, n_neighbors, itemsize = 100_000, 50, 2, 4
+    X = np.random.default_rng(0).normal(size=(n_samples, n_features)).astype(np.float32)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    x_mb = X.nbytes / 2**20
+    del X
+    working_memory = 1.0  # MiB
+    with config_context(working_memory=working_memory):
+        rows = block_rows(n_samples, itemsize, None)
+    side = int(np.sqrt(working_memory * 2**20 / itemsize))
+    n_candidates = n_neighbors + 4
+    # One pair task: two blocks read and their centred copies, a tile and the rows
+    # it scales, two candidate lists, two exact lists; a merge of four lists.
+    task_bytes = (
+        4 * rows * n_features * itemsize
+        + side * (side + n_features) * itemsize
+        + 2 * rows * n_candidates * (itemsize + 8)
+        + 6 * rows * n_neighbors * 16
+    )
+    # A worker runs one task at a time; it may also hold the merged lists of every
+    # block until the client gathers them (16 bytes per neighbour), and the
+    # allocator keeps some freed memory (4 MiB).
+    bound_mb = (task_bytes + n_samples * n_neighbors * 16) / 2**20 + 4
+    assert bound_mb < x_mb
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        idle = client.run(_warm_worker)
+        with config_context(working_memory=working_memory):
+            fitted = TwoNNDimension(backend="dask", n_bootstrap=0).fit(
+                np.load(path, mmap_mode="r")
+            )
+        peak = client.run(_peak_rss_mb)
+    growth = {worker: peak[worker] - idle[worker] for worker in idle}
+    print(f"X {x_mb:.1f} MB, bound {bound_mb:.1f} MB, worker growth {growth}")
+    assert all(value < bound_mb for value in growth.values()), growth
+    # TwoNN underestimates the dimension of 50-dimensional noise (about 37 here).
+    assert fitted.n_samples_fit_ == n_samples and 30 < fitted.dimension_ < 50
