@@ -1,11 +1,12 @@
-"""Exact k nearest neighbours of dask arrays: block-pair tasks and a tree merge.
+"""Exact k nearest neighbours of dask arrays: block-pair tasks and a merge tree.
 
 The brute-force kernels of the in-memory engine (``update_topk``,
 ``update_topk_columns``, ``exact_rerank``) run inside dask tasks, one task per pair
 of row blocks; the scheduler (a ``distributed.Client`` or dask's local one) places
 them. Each task returns the exact ``n_neighbors`` best of its pair, ``(block rows,
-n_neighbors)`` numbers, and a tree of merge tasks reduces the lists of every query
-block. dask is imported only when a dask array or ``backend="dask"`` arrives.
+n_neighbors)`` numbers, and a left-deep tree of merge tasks reduces the lists of
+every query block as they arrive. dask is imported only when a dask array or
+``backend="dask"`` arrives.
 """
 
 import contextlib
@@ -22,8 +23,6 @@ from skrepgeom.utils._validation import FLOAT_DTYPES, check_block
 # Rows of a block, in sides of the square distance tile: tasks long enough to hide
 # the scheduler's overhead (about a millisecond each), short enough to balance.
 _BLOCK_TILES = 8
-# Candidate lists merged per reduction task.
-_MERGE_FAN_IN = 4
 # Extra candidates re-ranked exactly, as in the in-memory brute backend.
 _MIN_CANDIDATE_MARGIN = 4
 
@@ -232,14 +231,25 @@ def merge_task(parts):
             np.take_along_axis(indices, order, axis=1))
 
 
-def _tree_merge(parts):
+def _merge_in_arrival_order(parts):
+    """Reduce a block's lists with a left-deep tree (a fold), in the order they are made.
+
+    ``parts`` come in the order the scheduler produces them (row block by row
+    block), so each merge can run as soon as its newest list exists: a block waits
+    on at most one list besides its running one. A balanced tree of fan-in ``f``
+    would hold up to ``f - 1`` finished lists per block until their siblings exist,
+    ``(f - 1) N k`` numbers over all blocks, more than a worker's share of ``X`` at
+    small ``n_features``.
+    """
     import dask
 
     merge = dask.delayed(merge_task, pure=True)
-    while len(parts) > 1:
-        parts = [merge(parts[i : i + _MERGE_FAN_IN]) if len(parts[i : i + _MERGE_FAN_IN]) > 1
-                 else parts[i] for i in range(0, len(parts), _MERGE_FAN_IN)]
-    return parts[0]
+    merged = parts[0]
+    # Merges run before any further pair: they free the lists they consume.
+    with dask.annotate(priority=1):
+        for part in parts[1:]:
+            merged = merge([merged, part])
+    return merged
 
 
 def _block_inputs(X, source):
@@ -273,23 +283,32 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
     pair = dask.delayed(pair_task, pure=True)
     pair2 = dask.delayed(pair_task, pure=True, nout=2)
     parts = [[] for _ in rows]
+    # Pairs are prioritised row block by row block (a distributed scheduler honours
+    # it): the order in which the merges below consume their lists.
+    order = 0
     for i, (row_block, (row_start, _)) in enumerate(zip(rows, row_spans)):
         if not self_query:
             for column_block, (column_start, _) in zip(columns, column_spans):
-                parts[i].append(pair(row_block, column_block, center, n_neighbors, "query",
-                                     row_start, column_start, side))
+                order -= 1
+                with dask.annotate(priority=order):
+                    parts[i].append(pair(row_block, column_block, center, n_neighbors,
+                                         "query", row_start, column_start, side))
             continue
-        parts[i].append(pair(row_block, None, center, n_neighbors, "diagonal",
-                             row_start, row_start, side))
+        order -= 1
+        with dask.annotate(priority=order):
+            parts[i].append(pair(row_block, None, center, n_neighbors, "diagonal",
+                                 row_start, row_start, side))
         for j in range(i + 1, len(columns)):
             column_start = column_spans[j][0]
-            for_rows, for_columns = pair2(row_block, columns[j], center, n_neighbors,
-                                          "symmetric", row_start, column_start, side)
+            order -= 1
+            with dask.annotate(priority=order):
+                for_rows, for_columns = pair2(row_block, columns[j], center, n_neighbors,
+                                              "symmetric", row_start, column_start, side)
             parts[i].append(for_rows)
             parts[j].append(for_columns)
     distances, indices = [], []
     for block_parts, (start, stop) in zip(parts, row_spans):
-        merged = _tree_merge(block_parts)
+        merged = _merge_in_arrival_order(block_parts)
         shape = (stop - start, n_neighbors)
         distances.append(da.from_delayed(dask.delayed(operator.getitem)(merged, 0),
                                          shape=shape, dtype=np.float64))

@@ -48,6 +48,7 @@ def test_gridsearch_dask_equals_loky(dask_client):
 # The dask backend of kneighbors and the estimators on dask arrays
 # --------------------------------------------------------------------------------------
 
+import os  # noqa: E402
 import resource  # noqa: E402
 
 import dask  # noqa: E402
@@ -136,8 +137,8 @@ def test_dask_graph_has_block_pair_tasks_only(planted):
     names = [key[0] if isinstance(key, tuple) else key for key in graph]
     n_blocks = 5
     assert sum("pair_task" in name for name in names) == n_blocks * (n_blocks + 1) // 2
-    # Each block merges its n_blocks lists in a tree of fan-in 4.
-    assert sum("merge_task" in name for name in names) == n_blocks * 2
+    # Each block folds its n_blocks lists (one per pair it is in) with pairwise merges.
+    assert sum("merge_task" in name for name in names) == n_blocks * (n_blocks - 1)
     # No task sees more than two blocks of X: every output is O(block x k).
     for block in distances.to_delayed().ravel():
         assert block.compute().shape == (1000, 4)
@@ -270,27 +271,29 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _warm_worker():
-    """Imports and every kernel specialisation a fit uses, on a tiny problem."""
-    from skrepgeom.neighbors._dask import merge_task, pair_task
+def _current_rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
 
-    rng = np.random.default_rng(0)
-    a, b = (rng.normal(size=(300, 50)).astype(np.float32) for _ in range(2))
-    center = np.zeros(50, dtype=np.float32)
-    first = pair_task(a, None, center, 2, "diagonal", 0, 0, 64)
-    second, _ = pair_task(a, b, center, 2, "symmetric", 0, 300, 64)
-    merge_task([first, second])
-    return _peak_rss_mb()
+
+def _idle_rss_mb():
+    """Reset the peak RSS to the current one (Linux ``clear_refs``) and return it."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    return _current_rss_mb()
 
 
 @pytest.mark.slow
 def test_dask_worker_peak_memory(tmp_path):
     """Each worker's peak RSS grows by a bound set by the blocks and tiles, not by X."""
     distributed = pytest.importorskip("distributed")
+    if not os.access("/proc/self/clear_refs", os.W_OK):
+        pytest.skip("needs Linux /proc/self/clear_refs to reset the peak RSS")
     n_samples, n_features, n_neighbors, itemsize = 100_000, 50, 2, 4
     X = np.random.default_rng(0).normal(size=(n_samples, n_features)).astype(np.float32)
-    path = tmp_path / "X.npy"
+    path, small = tmp_path / "X.npy", tmp_path / "small.npy"
     np.save(path, X)
+    np.save(small, X[:20_000])
     x_mb = X.nbytes / 2**20
     del X
     working_memory = 1.0  # MiB
@@ -299,23 +302,26 @@ def test_dask_worker_peak_memory(tmp_path):
     side = int(np.sqrt(working_memory * 2**20 / itemsize))
     n_candidates = n_neighbors + 4
     # One pair task: two blocks read and their centred copies, a tile and the rows
-    # it scales, two candidate lists, two exact lists; a merge of four lists.
+    # it scales, two candidate lists, two exact lists; or a merge: two lists in, a
+    # concatenation and one out.
     task_bytes = (
         4 * rows * n_features * itemsize
         + side * (side + n_features) * itemsize
         + 2 * rows * n_candidates * (itemsize + 8)
         + 6 * rows * n_neighbors * 16
     )
-    # A worker runs one task at a time; it may also hold the merged lists of every
-    # block until the client gathers them (16 bytes per neighbour), and the
-    # allocator keeps some freed memory (4 MiB).
-    bound_mb = (task_bytes + n_samples * n_neighbors * 16) / 2**20 + 4
+    # A worker runs one task at a time. It may also hold the running merged list of
+    # every block and one list waiting to be merged into it (16 bytes per neighbour),
+    # and the allocator keeps some freed memory (4 MiB).
+    bound_mb = (task_bytes + 2 * n_samples * n_neighbors * 16) / 2**20 + 4
     assert bound_mb < x_mb
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:
-        idle = client.run(_warm_worker)
         with config_context(working_memory=working_memory):
+            # Warm the workers: imports, kernels, the scheduler's machinery, on 20k rows.
+            TwoNNDimension(backend="dask", n_bootstrap=0).fit(np.load(small, mmap_mode="r"))
+            idle = client.run(_idle_rss_mb)
             fitted = TwoNNDimension(backend="dask", n_bootstrap=0).fit(
                 np.load(path, mmap_mode="r")
             )
