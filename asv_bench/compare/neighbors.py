@@ -121,6 +121,14 @@ def _worker_peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _worker_idle_mb():
+    """Reset the peak RSS to the current one (Linux ``clear_refs``) and return it."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
 def in_memory_once(path, n_jobs):
     """Worker: the in-memory brute self-query of the memory-mapped file."""
     import hashlib
@@ -158,7 +166,7 @@ def dask_once(path, n_workers):
         small = np.asarray(X[:4000])
         for _ in range(2):
             kneighbors(small, N_NEIGHBORS, backend="dask", working_memory=0.05, compute=True)
-        idle = client.run(_worker_peak_mb)
+        idle = client.run(_worker_idle_mb)
         distances, indices = kneighbors(X, N_NEIGHBORS, backend="dask")
         graph = distances.__dask_graph__()
         n_tasks = len(graph)
