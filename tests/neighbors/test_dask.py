@@ -286,8 +286,8 @@ def _idle_rss_mb():
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="measured 21-24 MB of peak-RSS growth per worker (X is 19 MB): memory that "
-    "grows with N beyond the pair tasks and the merged lists is not accounted for yet",
+    reason="measured 21-24 MB of peak-RSS growth per worker (X is 19 MB): each worker "
+    "held about 4 N k x 16 bytes of neighbour lists (running, waiting, replicas), not 2",
 )
 def test_dask_worker_peak_memory(tmp_path):
     """Each worker's peak RSS grows by a bound set by the blocks and tiles, not by X."""
