@@ -70,7 +70,8 @@ class FileRows:
     Tasks reading their blocks themselves keep no chunk of ``X`` in the workers'
     memory between tasks (a dask array's chunks stay there while any task needs
     them, which for an all-pairs search is nearly all of ``X``). The file must be
-    readable at the same path on every worker.
+    readable at the same path on every worker and hold the current values (flush a
+    writable map first).
     """
 
     def __init__(self, path, offset, dtype, shape):
