@@ -32,3 +32,30 @@ class KNeighbors:
 
     def peakmem_kneighbors(self, backend, n_features, n_neighbors):
         kneighbors(self.X, n_neighbors, backend=backend)
+
+
+class KNeighborsDask:
+    """``backend="dask"`` on dask's local threads against ``"brute"``: the graph's overhead.
+
+    The same 20k x 50 float32 self-query (k = 2) in chunks of 2500 rows (36 block pairs).
+    """
+
+    params = (["brute", "dask"],)
+    param_names = ["backend"]
+    timeout = 120
+    number = 1
+    repeat = (1, 3, 20.0)
+    warmup_time = 0
+
+    def setup(self, backend):
+        try:
+            import dask.array as da
+        except ImportError as exc:
+            raise NotImplementedError("dask is not installed") from exc
+        self.X = blobs(N_SAMPLES, 50)
+        if backend == "dask":
+            self.X = da.from_array(self.X, chunks=(2500, 50))
+        kneighbors(self.X[:500], 3, backend=backend, compute=True)
+
+    def time_kneighbors(self, backend):
+        kneighbors(self.X, 2, backend=backend, compute=True)

@@ -17,10 +17,20 @@ Regimes (``asv_bench/benchmarks/_data.py``):
 Sizes: n = 50k and 200k (1000-D at 50k only). ``--quick`` divides them by ``--quick-factor``
 (default 4); ``--timeout`` bounds each run (a backend past it shows ``>T``).
 
+``--case dask`` runs instead the scale-out case: a self-query (k = 2) of 400k x 50 float32
+rows read from a ``.npy`` memory map, by the in-memory brute backend in one process
+(2 threads, and 1 thread for reference) and by ``backend="dask"`` on a ``LocalCluster`` of
+1 worker and of 2 workers (1 thread each, worker processes). Each run is a fresh process;
+workers are warmed (imports, kernels) before timing. It prints the times, dask 1 worker /
+in-memory (target <= 1.3), 2 workers / 1 worker (target <= 0.65) and the parallel
+efficiency ``t1 / (2 t2)``, each worker's peak RSS growth, the tasks of the graph and the
+block pairs among them. Only meaningful on a quiet machine.
+
 Usage, from the repository root::
 
     .venv/bin/python asv_bench/compare/neighbors.py --quick --repeats 1
     .venv/bin/python asv_bench/compare/neighbors.py --repeats 3
+    .venv/bin/python asv_bench/compare/neighbors.py --case dask [--dask-n 400000]
 
 Timings depend on the machine and on whatever else runs on it: the load is printed.
 """
@@ -84,6 +94,156 @@ def search_once(generator, n_samples, kwargs, backend):
     }
 
 
+DASK_N_FEATURES = 50
+DASK_ONE_WORKER_TARGET = 1.3
+DASK_TWO_WORKERS_TARGET = 0.65
+
+
+def _dask_data(path, n_samples):
+    """400k x 50 float32: a 10-dimensional Gaussian cloud linearly embedded, plus noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(10, DASK_N_FEATURES)).astype(np.float32)
+    X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                  shape=(n_samples, DASK_N_FEATURES))
+    for start in range(0, n_samples, 50_000):
+        stop = min(start + 50_000, n_samples)
+        latent = rng.normal(size=(stop - start, 10)).astype(np.float32)
+        X[start:stop] = latent @ mixing + 0.01 * rng.normal(
+            size=(stop - start, DASK_N_FEATURES)).astype(np.float32)
+    X.flush()
+
+
+def _worker_peak_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _worker_idle_mb():
+    """Reset the peak RSS to the current one (Linux ``clear_refs``) and return it."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def in_memory_once(path, n_jobs):
+    """Worker: the in-memory brute self-query of the memory-mapped file."""
+    import hashlib
+
+    import numpy as np
+
+    from skrepgeom.neighbors import kneighbors
+
+    X = np.load(path, mmap_mode="r")
+    kneighbors(np.asarray(X[:3000]), N_NEIGHBORS, backend="brute", n_jobs=n_jobs)
+    ready = _harness.current_rss_mb()
+    with _harness.Timer() as timer:
+        _, indices = kneighbors(X, N_NEIGHBORS, backend="brute", n_jobs=n_jobs)
+    return {"seconds": timer.seconds, "ready_rss_mb": ready, "peak_rss_mb": _harness.peak_rss_mb(),
+            "digest": hashlib.sha1(indices.astype("int64").tobytes()).hexdigest()[:12]}
+
+
+def dask_once(path, n_workers):
+    """Worker: ``backend="dask"`` on a LocalCluster of ``n_workers`` x 1 thread."""
+    import hashlib
+
+    import cloudpickle
+    import distributed
+    import numpy as np
+
+    from skrepgeom.neighbors import kneighbors
+
+    # The workers cannot import this script by name: ship its functions by value.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    X = np.load(path, mmap_mode="r")
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        # Warm every worker (imports, Numba kernels) with a small search of the file.
+        small = np.asarray(X[:4000])
+        for _ in range(2):
+            kneighbors(small, N_NEIGHBORS, backend="dask", working_memory=0.05, compute=True)
+        idle = client.run(_worker_idle_mb)
+        distances, indices = kneighbors(X, N_NEIGHBORS, backend="dask")
+        graph = distances.__dask_graph__()
+        n_tasks = len(graph)
+        n_pairs = sum("pair_task" in str(key) for key in graph)
+        with _harness.Timer() as timer:
+            distances, indices = client.compute([distances, indices], sync=True)
+        peak = client.run(_worker_peak_mb)
+    growth = sorted(peak[worker] - idle[worker] for worker in peak)
+    return {"seconds": timer.seconds, "n_tasks": n_tasks, "n_pairs": n_pairs,
+            "rss_growth_mb": growth, "peak_rss_mb": sorted(peak.values()),
+            "digest": hashlib.sha1(indices.astype("int64").tobytes()).hexdigest()[:12]}
+
+
+def dask_case(args):
+    """The scale-out table: in-memory brute vs dask on 1 and 2 workers."""
+    import os
+
+    n = args.dask_n
+    _harness.log(_harness.header("neighbors --case dask", n=n, n_features=DASK_N_FEATURES,
+                                 k=N_NEIGHBORS, dtype="float32", repeats=args.repeats))
+    directory = _harness.temporary_directory("skrepgeom-dask-")
+    path = os.path.join(directory, "X.npy")
+    _dask_data(path, n)
+    _harness.log(f"data: {path}, {os.path.getsize(path) / 2**20:.0f} MB")
+    runs = {}
+    plan = [("in-memory brute, 1 process x 2 threads", "in_memory_once", {"n_jobs": 2}, 2),
+            ("in-memory brute, 1 process x 1 thread", "in_memory_once", {"n_jobs": 1}, 1),
+            ("dask, 1 worker x 1 thread", "dask_once", {"n_workers": 1}, 1),
+            ("dask, 2 workers x 1 thread", "dask_once", {"n_workers": 2}, 1)]
+    for label, function, kwargs, threads in plan:
+        results = [_harness.run_worker(sys.executable, __file__, function,
+                                       {"path": path, **kwargs}, threads=threads,
+                                       timeout=args.timeout)
+                   for _ in range(args.repeats)]
+        ok = [r for r in results if "error" not in r]
+        for r in results:
+            if "error" in r:
+                _harness.log(f"  {label}: {r['error'][-500:]}")
+        runs[label] = (_harness.summarize([r["seconds"] for r in ok]), ok)
+        median = runs[label][0] and runs[label][0]["median"]
+        _harness.log(f"  {label}: " + (f"{median:.1f} s" if median else "failed"))
+        for r in ok:
+            if "n_tasks" in r:
+                _harness.log(f"    tasks {r['n_tasks']} (block pairs {r['n_pairs']}), worker "
+                             f"peak RSS {r['peak_rss_mb']} MB, growth over warm idle "
+                             f"{[round(g, 1) for g in r['rss_growth_mb']]} MB")
+            else:
+                _harness.log(f"    peak RSS {r['peak_rss_mb']:.0f} MB "
+                             f"(ready {r['ready_rss_mb']:.0f} MB)")
+    _harness.log(_harness.load_line())
+
+    def median(label):
+        return runs[label][0] and runs[label][0]["median"]
+
+    digests = {r["digest"] for _, ok in runs.values() for r in ok}
+    one, two = median(plan[2][0]), median(plan[3][0])
+    memory2, memory1 = median(plan[0][0]), median(plan[1][0])
+    _harness.log(f"\n{'run':<42} {'seconds':>8}")
+    for label, *_ in plan:
+        value = median(label)
+        _harness.log(f"{label:<42} {value if value is None else round(value, 1)!s:>8}")
+    _harness.log(f"identical indices in all runs: {len(digests) == 1}")
+    efficiency = None if not (one and two) else one / (2 * two)
+    _harness.log(f"parallel efficiency t1 / (2 t2): "
+                 f"{efficiency if efficiency is None else round(efficiency, 2)}")
+    _harness.log("\nTargets:")
+    _harness.log(_harness.verdict("dask 1 worker / in-memory (2 threads)",
+                                  _harness.ratio(one, memory2), DASK_ONE_WORKER_TARGET,
+                                  higher_is_better=False))
+    _harness.log(_harness.verdict("dask 1 worker / in-memory (1 thread), for reference",
+                                  _harness.ratio(one, memory1), DASK_ONE_WORKER_TARGET,
+                                  higher_is_better=False))
+    _harness.log(_harness.verdict("dask 2 workers / 1 worker", _harness.ratio(two, one),
+                                  DASK_TWO_WORKERS_TARGET, higher_is_better=False))
+    _harness.log(_harness.load_line())
+
+
 def _cell(result_list):
     ok = [r for r in result_list if "error" not in r]
     summary = _harness.summarize([r["seconds"] for r in ok])
@@ -99,7 +259,12 @@ def main(argv=None):
     parser.add_argument("--regime", action="append", help="run only these regime labels")
     parser.add_argument("--sizes", default="all", choices=["all", "small", "large"])
     parser.add_argument("--skip-rss", action="store_true", help="skip the 200k x 1000 RSS row")
+    parser.add_argument("--case", default="backends", choices=["backends", "dask"],
+                        help="the backend grid (default) or the dask scale-out case")
+    parser.add_argument("--dask-n", type=int, default=400_000, help="rows of the dask case")
     args = parser.parse_args(argv)
+    if args.case == "dask":
+        return dask_case(args)
     factor = args.quick_factor if args.quick else 1
     _harness.log(_harness.header("neighbors", quick=args.quick, factor=factor,
                                  repeats=args.repeats, timeout=args.timeout, threads=1))

@@ -226,8 +226,11 @@ class GrideDimension(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, at least 3 distinct rows.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data, at least 3 distinct rows. A dask array is searched by
+            the ``"dask"`` backend without being brought into memory; the
+            neighbour distances up to the largest rank come back (see
+            :ref:`scaling`).
         y : Ignored
             Not used, present for API consistency.
 
@@ -250,7 +253,8 @@ class GrideDimension(BaseEstimator):
             )
         compilation_notice(self.verbose, gride_bisect, gride_fisher_information)
         distances, _ = kneighbors(
-            X_unique, int(n2.max()), backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
+            X_unique, int(n2.max()), backend=self.backend, n_jobs=self.n_jobs,
+            verbose=self.verbose, compute=True,
         )
         n_scales = n1.size
         self.dimensions_ = np.empty(n_scales)
@@ -319,6 +323,8 @@ class GrideDimension(BaseEstimator):
         X = validate_float_data(self, X, reset=False, min_samples=3)
         X_unique, _, _ = handle_duplicates(X, self.duplicates, min_unique=3)
         low, high = int(self.n1_[self.scale_index_]), int(self.n2_[self.scale_index_])
-        distances, _ = kneighbors(X_unique, high, backend=self.backend, n_jobs=self.n_jobs)
+        distances, _ = kneighbors(
+            X_unique, high, backend=self.backend, n_jobs=self.n_jobs, compute=True
+        )
         mu = _untie(distances[:, high - 1] / distances[:, low - 1])
         return float(np.mean(gride_log_likelihood(mu, low, high, self.dimension_)))

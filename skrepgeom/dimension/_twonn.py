@@ -24,7 +24,7 @@ from skrepgeom.neighbors import (
 )
 from skrepgeom.utils._parallel import check_n_jobs, n_workers, worker_blas_limit
 from skrepgeom.utils._progress import compilation_notice
-from skrepgeom.utils._validation import validate_float_data
+from skrepgeom.utils._validation import is_dask_array, validate_float_data
 
 __all__ = ["TwoNNDimension", "twonn_decimation", "twonn_from_distances"]
 
@@ -207,7 +207,7 @@ def local_dimension(mu, neighbor_indices):
 def _self_query_mu(X, duplicates, backend, n_jobs):
     """Ratios ``r2 / r1`` of the distinct rows of ``X`` among themselves."""
     X_unique, _, _ = handle_duplicates(X, duplicates, min_unique=_MIN_POINTS, stacklevel=5)
-    distances, _ = kneighbors(X_unique, 2, backend=backend, n_jobs=n_jobs)
+    distances, _ = kneighbors(X_unique, 2, backend=backend, n_jobs=n_jobs, compute=True)
     return _mu_from_distances(distances)
 
 
@@ -373,8 +373,10 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, at least 3 distinct rows.
+        X : array-like or dask array of shape (n_samples, n_features)
+            Training data, at least 3 distinct rows. A dask array is searched by
+            the ``"dask"`` backend without being brought into memory; only the
+            ratios come back (see :ref:`scaling`).
         y : Ignored
             Not used, present for API consistency.
 
@@ -391,7 +393,8 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         )
         compilation_notice(self.verbose, twonn_linear_fit, twonn_bootstrap_fits)
         distances, _ = kneighbors(
-            X_unique, 2, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
+            X_unique, 2, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose,
+            compute=True,
         )
         self.dimension_, self.dimension_err_ = twonn_from_distances(
             distances,
@@ -436,6 +439,7 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             query=X,
             backend=self.backend,
             n_jobs=self.n_jobs,
+            compute=True,
         )
         return local_dimension(self.mu_, indices).astype(X.dtype, copy=False)[:, None]
 
@@ -485,10 +489,25 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
 def _subset_dimension(X, indices, method, discard_fraction, backend):
     distances, _ = kneighbors(X[indices], 2, backend=backend)
+    return _dimension_and_scale(distances, method, discard_fraction)
+
+
+def _dimension_and_scale(distances, method, discard_fraction):
     dimension, _ = twonn_from_distances(
         distances, method=method, discard_fraction=discard_fraction, n_bootstrap=0
     )
     return dimension, float(distances.mean())
+
+
+def _dask_subset_dimensions(X, subsets, method, discard_fraction):
+    """The subsets of one level of a dask ``X``, searched in one graph."""
+    import dask
+
+    searches = [kneighbors(X[subset], 2, backend="dask")[0] for subset in subsets]
+    return [
+        _dimension_and_scale(distances, method, discard_fraction)
+        for distances in dask.compute(*searches)
+    ]
 
 
 @validate_params(
@@ -526,8 +545,9 @@ def twonn_decimation(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Data, more than ``n_min`` distinct rows.
+    X : array-like or dask array of shape (n_samples, n_features)
+        Data, more than ``n_min`` distinct rows. With a dask array every level is
+        one dask graph (the subsets' searches) and only distances come back.
     n_min : int, default=10
         Smallest subset size; levels stop before subsets get this small.
     method : {"linear", "mle"}, default="linear"
@@ -602,14 +622,15 @@ def twonn_decimation(
             dimension, error, scale = twonn.dimension_, twonn.dimension_err_, twonn.scale_
         else:
             permutation = rng.permutation(n_total)
-            with worker_blas_limit(n_threads):
-                results = Parallel(n_jobs=n_threads, prefer="threads")(
-                    delayed(_subset_dimension)(
-                        X, permutation[s * size : (s + 1) * size], method, discard_fraction,
-                        backend,
+            subsets = [permutation[s * size : (s + 1) * size] for s in range(n_subsets)]
+            if is_dask_array(X):
+                results = _dask_subset_dimensions(X, subsets, method, discard_fraction)
+            else:
+                with worker_blas_limit(n_threads):
+                    results = Parallel(n_jobs=n_threads, prefer="threads")(
+                        delayed(_subset_dimension)(X, subset, method, discard_fraction, backend)
+                        for subset in subsets
                     )
-                    for s in range(n_subsets)
-                )
             subset_dimensions, subset_scales = np.asarray(results).T
             dimension = subset_dimensions.mean()
             error = subset_dimensions.std() / np.sqrt(n_subsets)

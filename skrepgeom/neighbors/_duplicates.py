@@ -6,6 +6,7 @@ import numpy as np
 from scipy.sparse import issparse
 
 from skrepgeom.exceptions import DuplicateSamplesWarning
+from skrepgeom.utils._validation import is_dask_array
 
 __all__ = ["DUPLICATES_OPTIONS", "find_duplicates", "handle_duplicates"]
 
@@ -34,6 +35,21 @@ def _row_hashes(X):
     return hashes
 
 
+def _hashes(X):
+    """Row hashes; of a dask array, per chunk, and only they come back (8 bytes a row)."""
+    if is_dask_array(X):
+        return X.map_blocks(_row_hashes, drop_axis=1, dtype=np.uint64).compute()
+    return _row_hashes(X)
+
+
+def _take_rows(X, rows):
+    """``X[rows]`` as a NumPy array; of a dask array, only those rows are computed."""
+    if not is_dask_array(X):
+        return X[rows]
+    wanted, position = np.unique(rows, return_inverse=True)
+    return X[wanted].compute()[position.ravel()]
+
+
 def _first_identical_by_sort(X):
     """Reference path: sort the rows' bytes (one extra copy of the rows)."""
     rows = np.ascontiguousarray(X)
@@ -49,11 +65,13 @@ def find_duplicates(X):
 
     Rows are hashed column by column (memory O(n_samples), no copy of ``X``),
     sorted by hash, and rows sharing a hash are compared exactly; ``-0.0`` equals
-    ``0.0``. The cost is O(N log N) in the number of rows.
+    ``0.0``. The cost is O(N log N) in the number of rows. A dask array is hashed
+    chunk by chunk where it lives; only the hashes and the rows sharing a hash are
+    brought back.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : array-like or dask array of shape (n_samples, n_features)
         Dense data; sparse matrices are refused.
 
     Returns
@@ -74,14 +92,15 @@ def find_duplicates(X):
             "find_duplicates does not support sparse input: pass a dense array "
             "(e.g. X.toarray())."
         )
-    X = np.asarray(X)
+    if not is_dask_array(X):
+        X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D, got an array with ndim={X.ndim}.")
     n_samples = X.shape[0]
     first = np.arange(n_samples, dtype=np.intp)
     if n_samples < 2:
         return first
-    hashes = _row_hashes(X)
+    hashes = _hashes(X)
     order = np.argsort(hashes, kind="stable")
     sorted_hashes = hashes[order]
     starts_group = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]]
@@ -92,13 +111,13 @@ def find_duplicates(X):
     group_first = order[np.flatnonzero(starts_group)][np.cumsum(starts_group) - 1]
     in_group = order[~starts_group]
     candidates = group_first[~starts_group]
-    identical = np.all(X[in_group] == X[candidates], axis=1)
+    identical = np.all(_take_rows(X, in_group) == _take_rows(X, candidates), axis=1)
     first[in_group[identical]] = candidates[identical]
     if not identical.all():
         # A hash collision (or NaN): settle those groups by an exact sort.
         colliding = np.unique(candidates[~identical])
         rows = np.flatnonzero(np.isin(group_first[np.argsort(order)], colliding))
-        first[rows] = rows[_first_identical_by_sort(X[rows])]
+        first[rows] = rows[_first_identical_by_sort(_take_rows(X, rows))]
     return first
 
 
@@ -110,8 +129,8 @@ def handle_duplicates(X, duplicates, *, min_unique=1, stacklevel=4):
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Validated data.
+    X : ndarray or dask array of shape (n_samples, n_features)
+        Validated data. A dask array stays lazy: ``X_unique`` is a dask array too.
     duplicates : {"warn", "remove", "raise"}
         ``"remove"`` keeps the first occurrence of every distinct row, ``"warn"``
         does the same and emits a :class:`~skrepgeom.exceptions.DuplicateSamplesWarning`,
@@ -124,7 +143,7 @@ def handle_duplicates(X, duplicates, *, min_unique=1, stacklevel=4):
 
     Returns
     -------
-    X_unique : ndarray
+    X_unique : ndarray or dask array
         The rows kept (``X`` itself when there is no duplicate).
     unique_index : ndarray of shape (n_samples,), dtype=intp
         For every row of ``X``, the position in ``X_unique`` of the row holding its

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from joblib import Parallel, delayed
 from sklearn.utils import check_array
 
+from skrepgeom.neighbors._dask import as_dask_points, dask_kneighbors
 from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
 from skrepgeom.neighbors._pca_tree import PCATree, principal_basis
 from skrepgeom.utils._parallel import (
@@ -19,7 +20,12 @@ from skrepgeom.utils._parallel import (
     n_workers,
     worker_blas_limit,
 )
-from skrepgeom.utils._validation import FLOAT_DTYPES, check_n_neighbors
+from skrepgeom.utils._validation import (
+    FLOAT_DTYPES,
+    check_dask_points,
+    check_n_neighbors,
+    is_dask_array,
+)
 
 __all__ = ["BACKENDS", "BackendChoice", "explain_backend", "kneighbors"]
 
@@ -58,21 +64,23 @@ def kneighbors(
     n_jobs=None,
     verbose=0,
     random_state=None,
+    compute=False,
 ):
     """Euclidean k nearest neighbours, exact unless ``backend="approximate"``.
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : array-like or dask array of shape (n_samples, n_features)
         Data to search, float32 or float64 (other dtypes are converted to float64).
+        A ``dask.array.Array`` is searched by the ``"dask"`` backend.
     n_neighbors : int
         Number of neighbours per query row.
-    query : array-like of shape (n_queries, n_features), default=None
+    query : array-like or dask array of shape (n_queries, n_features), default=None
         Rows to find neighbours for. ``None`` queries every row of ``X`` among the
         **other** rows of ``X``: a row is excluded by its index, so an identical
         copy of it is still returned at distance 0.
-    backend : {"auto", "brute", "pca_tree", "kd_tree", "sklearn", "approximate"}, \
-            default="auto"
+    backend : {"auto", "brute", "pca_tree", "kd_tree", "sklearn", "approximate", \
+            "dask"}, default="auto"
         ``"brute"``: blocked ``||q||^2 + ||x||^2 - 2 q.x`` scan with BLAS, fused
         with a Numba top-k selection (float32 GEMM for float32 data), never an
         N x N matrix. ``"pca_tree"``: :class:`scipy.spatial.cKDTree` over the
@@ -84,8 +92,13 @@ def kneighbors(
         (``pip install skrepgeom[approx]``). ``"auto"`` probes the data (principal
         spectrum of a sample, a few hundred query rows searched by each candidate)
         and runs the exact backend with the lowest predicted time, see
-        :func:`explain_backend`. ``"dask"`` is reserved for the distributed engine
-        and not yet available.
+        :func:`explain_backend` (``"dask"`` when ``X`` or ``query`` is a dask array).
+        ``"dask"``: the brute-force scan as a dask graph, one task per pair of row
+        blocks and a merge tree per query block, run by the current dask
+        scheduler (a ``distributed.Client`` when one is active); NumPy input is cut
+        into blocks of rows sized from ``working_memory``, and a memory-mapped file
+        is read block by block by the tasks themselves. Results equal ``"brute"``'s.
+        Values are checked chunk by chunk when the graph runs. See :ref:`scaling`.
     working_memory : float, default=None
         Upper bound in MiB for the distance tiles of the brute backend (all workers
         together) and for the row blocks the trees project and re-rank. ``None``
@@ -101,13 +114,18 @@ def kneighbors(
         progress bar over the query blocks of the brute-force scan.
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate backend; ignored by the exact ones.
+    compute : bool, default=False
+        With ``backend="dask"``: return NumPy arrays (computed on the scheduler)
+        instead of dask arrays. Ignored by the in-memory backends, which always
+        return NumPy arrays.
 
     Returns
     -------
-    distances : ndarray of shape (n_queries, n_neighbors), dtype=float64
-        Distances in ascending order, recomputed from ``x - y`` in float64: a
+    distances : ndarray or dask array of shape (n_queries, n_neighbors), dtype=float64
+        Distances in ascending order (a dask array when ``backend="dask"`` and
+        ``compute=False``), recomputed from ``x - y`` in float64: a
         distance is 0 if and only if the rows are identical.
-    indices : ndarray of shape (n_queries, n_neighbors), dtype=intp
+    indices : ndarray or dask array of shape (n_queries, n_neighbors), dtype=intp
         Row indices into ``X``; equal distances are ordered by smaller index.
 
     Notes
@@ -133,6 +151,15 @@ def kneighbors(
            [1, 3],
            [1, 0]])
     """
+    if is_dask_array(X) or is_dask_array(query):
+        if backend not in ("auto", "dask"):
+            raise ValueError(
+                f'X or query is a dask array: backend must be "auto" or "dask", got '
+                f"backend={backend!r} (call .compute() first to search in memory)."
+            )
+        backend = "dask"
+    if backend == "dask":
+        return _dask_search(X, query, n_neighbors, working_memory, n_jobs, compute)
     X = _check_points(X, "X")
     self_query = query is None
     if self_query:
@@ -148,11 +175,6 @@ def kneighbors(
         raise ValueError(f"backend must be one of {BACKENDS}, got backend={backend!r}.")
     _check_working_memory(working_memory)
     check_n_jobs(n_jobs)
-    if backend == "dask":
-        raise NotImplementedError(
-            'backend="dask" is reserved for the distributed neighbour engine, which is '
-            'not available yet; use backend="auto".'
-        )
     tree = None
     if backend == "auto":
         choice, tree = _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs)
@@ -172,6 +194,27 @@ def kneighbors(
         X, Q, n_neighbors, self_query, n_jobs, verbose, random_state
     )
     return _rerank(Q, X, candidates, n_neighbors)
+
+
+def _dask_search(X, query, n_neighbors, working_memory, n_jobs, compute):
+    """Validate (lazily for dask arrays) and search with the dask graph."""
+    _check_working_memory(working_memory)
+    check_n_jobs(n_jobs)
+
+    def as_dask(points, name, dtype):
+        if is_dask_array(points):
+            return check_dask_points(points, name, dtype=dtype), None
+        return as_dask_points(_check_points(points, name, dtype=dtype), name, working_memory)
+
+    X, x_source = as_dask(X, "X", FLOAT_DTYPES)
+    Q, query_source = (None, None) if query is None else as_dask(query, "query", X.dtype)
+    if Q is not None and Q.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"query has {Q.shape[1]} features but X has {X.shape[1]}; they must match."
+        )
+    check_n_neighbors(n_neighbors, X.shape[0], self_query=Q is None)
+    return dask_kneighbors(X, n_neighbors, query=Q, working_memory=working_memory,
+                           compute=compute, x_source=x_source, query_source=query_source)
 
 
 def _check_points(X, name, dtype=FLOAT_DTYPES):

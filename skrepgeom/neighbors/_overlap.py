@@ -8,7 +8,7 @@ from sklearn.utils import Bunch, check_array
 from sklearn.utils._param_validation import Interval, validate_params
 
 from skrepgeom.neighbors._knn import _check_points, kneighbors
-from skrepgeom.utils._validation import check_n_neighbors
+from skrepgeom.utils._validation import check_dask_points, check_n_neighbors, is_dask_array
 
 __all__ = [
     "label_overlap",
@@ -26,6 +26,43 @@ def _check_indices(indices, name):
     if indices.size and indices.min() < 0:
         raise ValueError(f"{name} holds negative indices; neighbour indices are >= 0.")
     return indices.astype(np.int64, copy=False)
+
+
+def _points(X, name):
+    """In-memory check, or the lazy one of a dask array (searched by the dask backend)."""
+    return check_dask_points(X, name) if is_dask_array(X) else _check_points(X, name)
+
+
+def _per_row(function, indices, *arguments):
+    """``function(indices block, row offset, *arguments)`` per row block of dask
+    neighbour indices, computed: only the per-point values come back."""
+    import dask
+    import dask.array as da
+
+    starts = np.r_[0, np.cumsum(indices.chunks[0])[:-1]]
+    shared = [dask.delayed(argument) for argument in arguments]
+    blocks = [
+        da.from_delayed(dask.delayed(function)(block, int(start), *shared),
+                        shape=(block_rows,), dtype=np.float64)
+        for block, start, block_rows in zip(
+            indices.to_delayed().ravel(), starts, indices.chunks[0]
+        )
+    ]
+    return da.concatenate(blocks).compute()
+
+
+def _shared_fraction_block(indices_a, start, indices_b):
+    return _shared_fraction(indices_a, indices_b[start : start + indices_a.shape[0]])
+
+
+def _same_label_block(indices, start, codes, n_neighbors=None):
+    stop = start + indices.shape[0]
+    own = np.arange(start, stop)
+    same = codes[indices] == codes[own][:, None]
+    if n_neighbors is None:
+        return np.count_nonzero(same, axis=1) / indices.shape[1]
+    in_range = np.arange(indices.shape[1])[None, :] < n_neighbors[own][:, None]
+    return np.count_nonzero(same & in_range, axis=1) / n_neighbors[own]
 
 
 def _check_labels(y, n_samples):
@@ -185,9 +222,11 @@ def neighborhood_overlap(X, Y, n_neighbors=30, *, average=True, n_jobs=None):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features_x)
-        First representation.
-    Y : array-like of shape (n_samples, n_features_y)
+    X : array-like or dask array of shape (n_samples, n_features_x)
+        First representation. Dask arrays are searched by the ``"dask"`` backend
+        and the overlaps computed block by block; only the per-point values come
+        back (and the neighbour indices of a representation given as NumPy).
+    Y : array-like or dask array of shape (n_samples, n_features_y)
         Second representation of the same points, row for row; the number of
         features may differ.
     n_neighbors : int, default=30
@@ -217,8 +256,8 @@ def neighborhood_overlap(X, Y, n_neighbors=30, *, average=True, n_jobs=None):
     >>> bool(neighborhood_overlap(X, X[:, :2], n_neighbors=10) < 0.5)
     True
     """
-    X = _check_points(X, "X")
-    Y = _check_points(Y, "Y")
+    X = _points(X, "X")
+    Y = _points(Y, "Y")
     if X.shape[0] != Y.shape[0]:
         raise ValueError(
             f"X and Y must hold the same points: X has {X.shape[0]} rows, Y has {Y.shape[0]}."
@@ -226,6 +265,14 @@ def neighborhood_overlap(X, Y, n_neighbors=30, *, average=True, n_jobs=None):
     check_n_neighbors(n_neighbors, X.shape[0])
     _, indices_x = kneighbors(X, n_neighbors, n_jobs=n_jobs)
     _, indices_y = kneighbors(Y, n_neighbors, n_jobs=n_jobs)
+    if is_dask_array(indices_x) or is_dask_array(indices_y):
+        # One side's indices come back (O(N k)); the other's stay blocked.
+        if not is_dask_array(indices_x):
+            indices_x, indices_y = indices_y, indices_x
+        if is_dask_array(indices_y):
+            indices_y = indices_y.compute()
+        fractions = _per_row(_shared_fraction_block, indices_x, indices_y)
+        return float(fractions.mean()) if average else fractions
     return neighborhood_overlap_from_indices(indices_x, indices_y, average=average)
 
 
@@ -248,8 +295,9 @@ def label_overlap(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Representation.
+    X : array-like or dask array of shape (n_samples, n_features)
+        Representation. A dask array is searched by the ``"dask"`` backend and
+        the fractions computed block by block; only they come back.
     y : array-like of shape (n_samples,)
         Labels.
     n_neighbors : int, default=30
@@ -283,17 +331,21 @@ def label_overlap(
     >>> round(label_overlap(X, y, n_neighbors=10), 3)
     0.886
     """
-    X = _check_points(X, "X")
+    X = _points(X, "X")
     codes, counts = _check_labels(y, X.shape[0])
     if class_fraction is None:
         check_n_neighbors(n_neighbors, X.shape[0])
         _, indices = kneighbors(X, n_neighbors, n_jobs=n_jobs)
-        fractions = _same_label_fraction(indices, codes)
+        per_point = None
     else:
         per_class = np.maximum(1, (counts * class_fraction).astype(np.int64))
         check_n_neighbors(int(per_class.max()), X.shape[0], name="largest class's neighbours")
         _, indices = kneighbors(X, int(per_class.max()), n_jobs=n_jobs)
-        fractions = _same_label_fraction(indices, codes, per_class[codes])
+        per_point = per_class[codes]
+    if is_dask_array(indices):
+        fractions = _per_row(_same_label_block, indices, codes, per_point)
+    else:
+        fractions = _same_label_fraction(indices, codes, per_point)
     return _label_average(fractions, codes, counts, weighted) if average else fractions
 
 

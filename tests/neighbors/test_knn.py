@@ -170,8 +170,6 @@ def test_bad_arguments():
         kneighbors(X_ROWS[:5], 5)
     with pytest.raises(ValueError, match="backend"):
         kneighbors(X_ROWS, 2, backend="ball")
-    with pytest.raises(NotImplementedError, match="dask"):
-        kneighbors(X_ROWS, 2, backend="dask")
     with pytest.raises(ValueError, match="features"):
         kneighbors(X_ROWS, 2, query=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="working_memory"):
