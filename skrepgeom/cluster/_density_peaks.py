@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.cluster._adp import advanced_density_peaks
 from skrepgeom.cluster._hierarchy import saddle_linkage
-from skrepgeom.cluster._kernels import adaptive_kstar, pak_log_density
+from skrepgeom.cluster._kernels import pak_log_density
+from skrepgeom.cluster._lists import NeighborLists, grow_kstar
 from skrepgeom.dimension import twonn_from_distances
 from skrepgeom.exceptions import KstarSaturationWarning
 from skrepgeom.neighbors import BACKENDS, DUPLICATES_OPTIONS, handle_duplicates, kneighbors
@@ -234,9 +235,13 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
         return time.perf_counter()
 
     def _neighbors(self, X, n_columns):
-        return kneighbors(
-            X, n_columns, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
-        )
+        def search(n_neighbors, query):
+            return kneighbors(
+                X, n_neighbors, query=query, backend=self.backend, n_jobs=self.n_jobs,
+                verbose=self.verbose if query is None else 0,
+            )
+
+        return NeighborLists(X, n_columns, search)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -268,7 +273,8 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
             max_neighbors = min(_AUTO_START, n - 1)
         else:
             max_neighbors = min(self.max_neighbors, n - 1)
-        distances, indices = self._neighbors(X_unique, max_neighbors - 1)
+        lists = self._neighbors(X_unique, max_neighbors - 1)
+        distances = lists.distances
         start = self._log(f"kNN ({max_neighbors - 1} neighbours)", start)
 
         if self.intrinsic_dimension is None:
@@ -288,36 +294,29 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
                 log_density_err = np.full(n, 1.0 / np.sqrt(k))
                 saturated = 0.0
             else:
-                threshold = chi2.isf(self.alpha, 1)
                 cap = n - 1
-                while True:
-                    kstar = np.empty(n, dtype=np.intp)
-                    adaptive_kstar(distances, indices, dimension, threshold, kstar)
-                    saturated = np.count_nonzero(kstar == max_neighbors - 1) / n
-                    if (
-                        self.max_neighbors != "auto"
-                        or saturated <= _SATURATION_LIMIT
-                        or max_neighbors >= cap
-                    ):
-                        break
-                    max_neighbors = min(2 * max_neighbors, cap)
-                    del distances, indices  # free the short lists before the longer search
-                    distances, indices = self._neighbors(X_unique, max_neighbors - 1)
+                kstar, saturated = grow_kstar(
+                    lists, dimension, chi2.isf(self.alpha, 1),
+                    grow=self.max_neighbors == "auto", limit=_SATURATION_LIMIT, cap=cap,
+                )
+                max_neighbors = lists.n_columns + 1
                 if saturated > _SATURATION_LIMIT:
                     _warn_saturation(saturated, max_neighbors, cap)
                 start = self._log(f"k* (max_neighbors={max_neighbors})", start)
                 F = np.empty(n)
                 a = np.empty(n)
                 pak_log_density(
-                    distances, kstar, dimension, log_omega, _PAK_TOLERANCE, _PAK_MAX_ITER, F, a
+                    *lists.distance_arrays(), kstar, dimension, log_omega, _PAK_TOLERANCE,
+                    _PAK_MAX_ITER, F, a,
                 )
                 log_density = F - np.log(n)
                 kf = kstar.astype(np.float64)
                 log_density_err = np.sqrt((4.0 * kf + 2.0) / (kf * (kf - 1.0)))
             start = self._log("density", start)
             del distances
+            lists.drop_distances()
             result = advanced_density_peaks(
-                log_density, log_density_err, indices, kstar, z=self.z, halo=self.halo
+                log_density, log_density_err, lists, kstar, z=self.z, halo=self.halo
             )
         start = self._log(f"ADP ({result.peaks.shape[0]} clusters)", start)
 

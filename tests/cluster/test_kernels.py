@@ -14,11 +14,33 @@ from skrepgeom.cluster._kernels import (
     adaptive_kstar,
     assign_to_peaks,
     border_neighbors,
+    kstar_ratio_bounds,
     pak_log_density,
     peak_removal_links,
     putative_peaks,
 )
 from skrepgeom.neighbors import kneighbors
+
+
+def _whole(array):
+    """A full array as the kernels' ragged ``(base, long, long_row)`` triple."""
+    return array, np.empty((0, array.shape[1]), dtype=array.dtype), np.full(
+        array.shape[0], -1, dtype=np.intp
+    )
+
+
+def _kstar(distances, indices, d, threshold):
+    n, n_columns = distances.shape
+    kstar = np.empty(n, dtype=np.intp)
+    blocked = np.empty(n, dtype=np.intp)
+    D, long_D, long_row = _whole(distances)
+    I, long_I, _ = _whole(indices)
+    adaptive_kstar(
+        D, long_D, I, long_I, long_row, np.arange(n), np.full(n, 4), n_columns,
+        kstar_ratio_bounds(n_columns, d, threshold), d, threshold, kstar, blocked,
+    )
+    assert not blocked.any()
+    return kstar
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +99,7 @@ def _kstar_reference(distances, indices, d, threshold):
 def test_adaptive_kstar_matches_loop(neighbors):
     _, distances, indices = neighbors
     threshold = chi2.isf(1e-6, 1)
-    kstar = np.empty(distances.shape[0], dtype=np.intp)
-    adaptive_kstar(distances, indices, 2.0, threshold, kstar)
+    kstar = _kstar(distances, indices, 2.0, threshold)
     expected = _kstar_reference(distances, indices, 2.0, threshold)
     np.testing.assert_array_equal(kstar, expected)
     assert 3 <= kstar.min() and len(np.unique(kstar)) > 5
@@ -103,11 +124,10 @@ def test_pak_matches_scipy_minimize(neighbors):
     _, distances, indices = neighbors
     d = 2.0
     log_omega = log_unit_ball_volume(d)
-    kstar = np.empty(distances.shape[0], dtype=np.intp)
-    adaptive_kstar(distances, indices, d, chi2.isf(1e-6, 1), kstar)
+    kstar = _kstar(distances, indices, d, chi2.isf(1e-6, 1))
     F = np.empty(distances.shape[0])
     a = np.empty(distances.shape[0])
-    pak_log_density(distances, kstar, d, log_omega, 1e-8, 200, F, a)
+    pak_log_density(*_whole(distances), kstar, d, log_omega, 1e-8, 200, F, a)
     omega = np.exp(log_omega)
     for i in range(200):
         k = kstar[i]
@@ -126,7 +146,8 @@ def test_pak_converges_for_small_and_tied_neighbourhoods():
     distances = np.array([[1.0, 1.0, 2.0, 3.0], [0.5, 1.0, 1.5, 2.0]])
     F = np.empty(2)
     a = np.empty(2)
-    pak_log_density(distances, np.array([3, 4]), 1.0, np.log(2.0), 1e-8, 200, F, a)
+    D, long_D, long_row = _whole(distances)
+    pak_log_density(D, long_D, long_row, np.array([3, 4]), 1.0, np.log(2.0), 1e-8, 200, F, a)
     assert np.all(np.isfinite(F)) and np.all(np.isfinite(a))
     v = 2.0 * np.diff(np.r_[0.0, distances[1]])
     grad = _neg_likelihood([F[1], a[1]], v)[1]
@@ -139,7 +160,7 @@ def test_putative_peaks(neighbors):
     g = rng.normal(size=indices.shape[0])
     kstar = rng.integers(3, 60, size=indices.shape[0])
     out = np.empty(indices.shape[0], dtype=bool)
-    putative_peaks(g, indices, kstar, out)
+    putative_peaks(g, *_whole(indices), kstar, out)
     expected = [all(g[indices[i, :kstar[i]]] <= g[i]) for i in range(len(g))]
     np.testing.assert_array_equal(out, expected)
     assert 0 < out.sum() < len(g)
@@ -153,7 +174,7 @@ def test_peak_removal_links(neighbors):
     kstar = rng.integers(3, 60, size=n)
     is_peak = rng.random(n) < 0.3
     link = np.empty(n, dtype=np.intp)
-    peak_removal_links(g, indices, kstar, is_peak, link)
+    peak_removal_links(g, *_whole(indices), kstar, is_peak, link)
     for j in range(n):
         remover = [l for l in range(n) if j in indices[l, : kstar[l]] and g[l] > g[j]]
         if is_peak[j] and remover:
@@ -177,7 +198,7 @@ def test_assign_to_peaks(neighbors):
     for i in order:
         if expected[i] == -1:
             expected[i] = next((expected[j] for j in indices[i] if expected[j] != -1), -1)
-    assign_to_peaks(order, indices, link, labels)
+    assign_to_peaks(order, *_whole(indices), link, labels)
     np.testing.assert_array_equal(labels, expected)
 
 
@@ -185,7 +206,7 @@ def test_assign_to_peaks_falls_back_to_link():
     indices = np.array([[1], [2], [1]])
     labels = np.array([0, -1, -1])
     link = np.array([-1, -1, 0])
-    assign_to_peaks(np.array([0, 2, 1]), indices, link, labels)
+    assign_to_peaks(np.array([0, 2, 1]), *_whole(indices), link, labels)
     np.testing.assert_array_equal(labels, [0, 0, 0])
 
 
@@ -196,7 +217,9 @@ def test_border_neighbors(neighbors):
     labels = (X[:, 0] > 1.5).astype(np.intp) + (X[:, 1] > 0.5)
     kstar = rng.integers(3, 60, size=n)
     out = np.empty(n, dtype=np.intp)
-    border_neighbors(labels, indices, kstar, out)
+    short = np.empty(n, dtype=np.intp)
+    border_neighbors(labels, *_whole(indices), kstar, indices.shape[1], out, short)
+    assert np.all(short == -1)
     for p1 in range(n):
         c = labels[p1]
         outside = [j for j in indices[p1, : kstar[p1]] if labels[j] != c]
