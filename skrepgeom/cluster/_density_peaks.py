@@ -274,11 +274,10 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
         else:
             max_neighbors = min(self.max_neighbors, n - 1)
         lists = self._neighbors(X_unique, max_neighbors - 1)
-        distances = lists.distances
         start = self._log(f"kNN ({max_neighbors - 1} neighbours)", start)
 
         if self.intrinsic_dimension is None:
-            dimension, _ = twonn_from_distances(distances[:, :2], n_bootstrap=0)
+            dimension, _ = twonn_from_distances(lists.distances[:, :2], n_bootstrap=0)
         else:
             dimension = float(self.intrinsic_dimension)
         log_omega = log_unit_ball_volume(dimension)
@@ -289,7 +288,8 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
                 k = self.n_neighbors
                 kstar = np.full(n, k, dtype=np.intp)
                 log_density = (
-                    np.log(k) - log_omega - dimension * np.log(distances[:, k - 1]) - np.log(n)
+                    np.log(k) - log_omega - dimension * np.log(lists.distances[:, k - 1])
+                    - np.log(n)
                 )
                 log_density_err = np.full(n, 1.0 / np.sqrt(k))
                 saturated = 0.0
@@ -313,7 +313,6 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
                 kf = kstar.astype(np.float64)
                 log_density_err = np.sqrt((4.0 * kf + 2.0) / (kf * (kf - 1.0)))
             start = self._log("density", start)
-            del distances
             lists.drop_distances()
             result = advanced_density_peaks(
                 log_density, log_density_err, lists, kstar, z=self.z, halo=self.halo

@@ -9,6 +9,9 @@ __all__ = ["NeighborLists", "grow_kstar"]
 # Neighbours whose lists a blocked k* walk asks for at once (beyond the one it needs):
 # fewer rounds of searches against lists requested for nothing.
 _PREFETCH = 16
+# Once this fraction of the rows needs longer lists, one self-query of all rows is
+# cheaper than querying them (it computes each pair once, and in one pass).
+_FULL_SEARCH_FRACTION = 1 / 8
 
 
 class NeighborLists:
@@ -17,7 +20,8 @@ class NeighborLists:
     Every row has the ``base`` lists of one self-query (``distances``, ``indices``,
     ``base_columns`` neighbours); the rows that need more have their first
     ``n_columns`` neighbours in ``long_distances``/``long_indices``, at row
-    ``long_row[i]`` (-1 for rows without). A longer list is searched as the row's
+    ``long_row[i]`` (-1 for rows without); once many rows need them, all rows are
+    searched again instead. A longer list is searched as the row's
     ``n_columns + 1`` nearest rows of ``X`` minus the row itself (by index), which is
     exactly its self-query list: distances are exact and ties ordered by index.
 
@@ -38,11 +42,10 @@ class NeighborLists:
         self._search = search
         self.distances, self.indices = search(n_columns, None)
         self.base_columns = self.n_columns = n_columns
-        self.long_row = np.full(X.shape[0], -1, dtype=np.intp)
         self._clear_long()
 
     def _clear_long(self):
-        self.long_row[:] = -1
+        self.long_row = np.full(self._X.shape[0], -1, dtype=np.intp)
         self.long_distances = (
             None if self.distances is None else np.empty((0, self.n_columns))
         )
@@ -67,6 +70,16 @@ class NeighborLists:
         rows = np.unique(np.asarray(rows, dtype=np.intp))
         rows = rows[self.long_row[rows] < 0] if self.ragged else rows[:0]
         if not rows.size:
+            return
+        n_long = self.long_indices.shape[0] + rows.size
+        if n_long > _FULL_SEARCH_FRACTION * self.indices.shape[0]:
+            keep_distances = self.distances is not None
+            self.distances = self.indices = None  # free the short lists first
+            self.distances, self.indices = self._search(self.n_columns, None)
+            if not keep_distances:
+                self.distances = None
+            self.base_columns = self.n_columns
+            self._clear_long()
             return
         distances, indices = self._search(self.n_columns + 1, self._X[rows])
         is_self = indices == rows[:, None]
@@ -126,6 +139,9 @@ def grow_kstar(lists, dimension, threshold, *, grow, limit, cap):
         _walk(lists, rows, first_j, kstar, dimension, threshold)
         saturated = np.flatnonzero(kstar == lists.n_columns)
         if not grow or saturated.size <= limit * n or lists.n_columns + 1 >= cap:
+            # Widening dropped the longer lists of earlier rounds: PAk and ADP need
+            # every row's k* neighbours.
+            lists.extend(np.flatnonzero(kstar > lists.base_columns))
             return kstar, saturated.size / n
         previous = lists.n_columns
         lists.widen(min(2 * (previous + 1), cap) - 1)

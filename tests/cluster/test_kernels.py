@@ -18,6 +18,7 @@ from skrepgeom.cluster._kernels import (
     pak_log_density,
     peak_removal_links,
     putative_peaks,
+    scan_outcomes,
 )
 from skrepgeom.neighbors import kneighbors
 
@@ -254,3 +255,85 @@ def test_estimator_kstar_and_pak_match_references(neighbors):
             hess=_neg_hessian, method="trust-exact", options={"gtol": 1e-11},
         )
         assert abs(dp.density_[i] + np.log(500) - best.x[0]) <= 1e-6
+
+
+def _shortened(indices, rows_long, width=10):
+    """Ragged indices: rows ``rows_long`` keep all columns, the others the first ``width``."""
+    n = indices.shape[0]
+    long_row = np.full(n, -1, dtype=np.intp)
+    long_row[rows_long] = np.arange(len(rows_long))
+    return np.ascontiguousarray(indices[:, :width]), indices[rows_long].copy(), long_row
+
+
+def test_kstar_ratio_bounds_put_the_statistic_at_the_threshold():
+    threshold = chi2.isf(1e-6, 1)
+    for d in (1.0, 2.5, 60.0):
+        bounds = kstar_ratio_bounds(300, d, threshold)
+        for k in (3, 17, 299):
+            x = d * np.log(bounds[k])
+            vi, vj = 1.0, np.exp(x)
+            D = -2 * k * (np.log(vi) + np.log(vj) - 2 * np.log(vi + vj) + np.log(4))
+            assert D == pytest.approx(threshold, rel=1e-10)
+
+
+def test_adaptive_kstar_on_ratios_at_the_bound():
+    # Neighbour radii within rounding of the bound: the statistic decides.
+    threshold = chi2.isf(1e-6, 1)
+    d = 2.0
+    bounds = kstar_ratio_bounds(30, d, threshold)
+    rng = np.random.default_rng(5)
+    n = 200
+    distances = np.sort(rng.uniform(1, 2, size=(n, 30)), axis=1)
+    indices = (np.arange(n)[:, None] + 1 + np.arange(30)) % n
+    for i in range(0, n, 2):
+        k = rng.integers(3, 30)
+        j = indices[i, k]
+        distances[i, k - 1] = distances[j, k - 1] * bounds[k] * (1 + rng.choice([-1, 0, 1]) * 1e-15)
+    distances = np.sort(distances, axis=1)
+    np.testing.assert_array_equal(
+        _kstar(distances, indices, d, threshold), _kstar_reference(distances, indices, d, threshold)
+    )
+
+
+def test_scan_outcomes(neighbors):
+    _, _, indices = neighbors
+    n = indices.shape[0]
+    rng = np.random.default_rng(6)
+    rank = rng.permutation(n)
+    labelled = rng.random(n) < 0.02
+    ragged = _shortened(indices, np.arange(0, n, 3))
+    short = np.empty(n, dtype=bool)
+    scan_outcomes(rank, labelled, *ragged, indices.shape[1], short)
+    for i in range(n):
+        width = indices.shape[1] if i % 3 == 0 else 10
+        found = labelled[i] or any(rank[q] < rank[i] or labelled[q] for q in indices[i, :width])
+        assert short[i] == (width < indices.shape[1] and not found)
+    assert 0 < short.sum() < n
+
+
+def test_border_neighbors_flags_short_lists(neighbors):
+    X, _, indices = neighbors
+    n = indices.shape[0]
+    labels = (X[:, 0] > 1.5).astype(np.intp) + (X[:, 1] > 0.5)
+    kstar = np.random.default_rng(7).integers(1, 4, size=n)
+    ragged = _shortened(indices, np.arange(0, n, 2), width=3)
+    other = np.empty(n, dtype=np.intp)
+    short = np.empty(n, dtype=np.intp)
+    border_neighbors(labels, *ragged, kstar, indices.shape[1], other, short)
+    full_other = np.empty(n, dtype=np.intp)
+    border_neighbors(labels, *_whole(indices), kstar, indices.shape[1], full_other, short.copy())
+    for p1 in range(n):
+        c = labels[p1]
+        outside = [j for j in indices[p1, : kstar[p1]] if labels[j] != c]
+        if not outside:
+            assert other[p1] == -1 and short[p1] == -1
+            continue
+        p2 = outside[0]
+        width = indices.shape[1] if p2 % 2 == 0 else 3
+        seen = [q for q in indices[p2, :width] if q == p1 or labels[q] == c]
+        if seen:
+            assert short[p1] == -1 and other[p1] == full_other[p1]
+        else:
+            assert short[p1] == (p2 if width < indices.shape[1] else -1)
+            assert other[p1] == -1
+    assert np.count_nonzero(short >= 0) > 0
