@@ -10,16 +10,23 @@ from skrepgeom.cluster._kernels import (
     border_neighbors,
     peak_removal_links,
     putative_peaks,
+    scan_outcomes,
 )
 
 __all__ = ["advanced_density_peaks"]
 
 
-def _saddles(labels, rho, indices, kstar):
+def _saddles(labels, rho, lists, kstar):
     """Saddle point of every pair of bordering clusters: the border point with the
     largest ``rho`` (smallest index on ties). Returns ``(a, b, point)`` with ``a < b``."""
     other = np.empty_like(labels)
-    border_neighbors(labels, indices, kstar, other)
+    short = np.empty_like(labels)
+    while True:
+        border_neighbors(labels, *lists.index_arrays(), kstar, lists.n_columns, other, short)
+        undecided = short[short >= 0]
+        if not undecided.size:
+            break
+        lists.extend(undecided)
     points = np.flatnonzero(other >= 0)
     first = np.minimum(labels[points], other[points])
     second = np.maximum(labels[points], other[points])
@@ -89,15 +96,17 @@ def _merge(peak_rho, peak_err, pairs, rho, err, z):
     return parent, final_edges
 
 
-def advanced_density_peaks(log_density, log_density_err, indices, kstar, *, z, halo):
+def advanced_density_peaks(log_density, log_density_err, lists, kstar, *, z, halo):
     """Cluster by Advanced Density Peaks on precomputed log-densities.
 
     Parameters
     ----------
     log_density, log_density_err : ndarray of shape (n_samples,)
         Log-density and its error.
-    indices : ndarray of shape (n_samples, n_columns)
-        Neighbour indices (self excluded), ``n_columns >= kstar.max()``.
+    lists : NeighborLists
+        Neighbour lists (self excluded), each at least ``kstar`` long. Where a
+        decision needs more of a short list, the list is extended, so the result is
+        that of full lists of ``lists.n_columns`` neighbours.
     kstar : ndarray of shape (n_samples,)
         Neighbourhood size of every point.
     z : float
@@ -116,16 +125,24 @@ def advanced_density_peaks(log_density, log_density_err, indices, kstar, *, z, h
     rho = log_density - np.min(log_density - z * log_density_err) + 1.0
     err = log_density_err
     g = rho - err
-    is_peak = np.empty(g.shape[0], dtype=np.bool_)
-    putative_peaks(g, indices, kstar, is_peak)
-    link = np.empty(g.shape[0], dtype=np.intp)
-    peak_removal_links(g, indices, kstar, is_peak, link)
+    n = g.shape[0]
+    is_peak = np.empty(n, dtype=np.bool_)
+    putative_peaks(g, *lists.index_arrays(), kstar, is_peak)
+    link = np.empty(n, dtype=np.intp)
+    peak_removal_links(g, *lists.index_arrays(), kstar, is_peak, link)
     peaks = np.flatnonzero(is_peak & (link == -1))
-    labels = np.full(g.shape[0], -1, dtype=np.intp)
+    labels = np.full(n, -1, dtype=np.intp)
     labels[peaks] = np.arange(peaks.shape[0])
-    assign_to_peaks(np.argsort(-g, kind="stable"), indices, link, labels)
+    order = np.argsort(-g, kind="stable")
+    if lists.ragged:
+        rank = np.empty(n, dtype=np.intp)
+        rank[order] = np.arange(n)
+        short = np.empty(n, dtype=np.bool_)
+        scan_outcomes(rank, labels >= 0, *lists.index_arrays(), lists.n_columns, short)
+        lists.extend(np.flatnonzero(short))
+    assign_to_peaks(order, *lists.index_arrays(), link, labels)
 
-    pairs = _saddles(labels, rho, indices, kstar)
+    pairs = _saddles(labels, rho, lists, kstar)
     parent, edges = _merge(rho[peaks], err[peaks], pairs, rho, err, z)
     survivors = np.flatnonzero(parent == np.arange(parent.shape[0]))
     new_label = np.full(parent.shape[0], -1, dtype=np.intp)

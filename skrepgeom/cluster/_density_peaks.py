@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.cluster._adp import advanced_density_peaks
 from skrepgeom.cluster._hierarchy import saddle_linkage
-from skrepgeom.cluster._kernels import adaptive_kstar, pak_log_density
+from skrepgeom.cluster._kernels import pak_log_density
+from skrepgeom.cluster._lists import NeighborLists, grow_kstar
 from skrepgeom.dimension import twonn_from_distances
 from skrepgeom.exceptions import KstarSaturationWarning
 from skrepgeom.neighbors import BACKENDS, DUPLICATES_OPTIONS, handle_duplicates, kneighbors
@@ -23,7 +24,9 @@ from skrepgeom.utils._validation import check_n_neighbors, validate_float_data
 __all__ = ["DensityPeakClusterer"]
 
 _MIN_SAMPLES = 5
-_AUTO_START = 100
+# Above DADApy's 100: on 2e5 points of smooth blobs, 1.2 % of them saturate at
+# 100 and the lists would grow, while a search of 128 neighbours costs about 10 % more.
+_AUTO_START = 128
 # Points allowed at k* = max_neighbors - 1 before "auto" grows the lists or a warning says so.
 _SATURATION_LIMIT = 0.01
 _PAK_TOLERANCE = 1e-8
@@ -87,9 +90,11 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
         ``chi2.isf(alpha, 1)`` (23.93 at the default).
     max_neighbors : "auto" or int >= 4, default="auto"
         Largest neighbourhood considered plus one (k* <= ``max_neighbors - 1``).
-        ``"auto"`` starts at ``min(100, n_samples - 1)`` and doubles (up to
-        ``n_samples - 1``) while more than 1 % of the points reach the bound. An
-        int is used as given (capped at ``n_samples - 1``). When more than 1 % of
+        ``"auto"`` starts at ``min(128, n_samples - 1)`` and doubles (up to
+        ``n_samples - 1``) while more than 1 % of the points reach the bound; only
+        the lists that the k* tests and the cluster assignment reach are lengthened,
+        with the result of a full search. An int is used as given (capped at
+        ``n_samples - 1``). When more than 1 % of
         the points stay at the bound, a :class:`~skrepgeom.exceptions.KstarSaturationWarning`
         is emitted: their densities are too smooth and peaks may merge.
     halo : bool, default=False
@@ -234,9 +239,13 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
         return time.perf_counter()
 
     def _neighbors(self, X, n_columns):
-        return kneighbors(
-            X, n_columns, backend=self.backend, n_jobs=self.n_jobs, verbose=self.verbose
-        )
+        def search(n_neighbors, query):
+            return kneighbors(
+                X, n_neighbors, query=query, backend=self.backend, n_jobs=self.n_jobs,
+                verbose=self.verbose if query is None else 0,
+            )
+
+        return NeighborLists(X, n_columns, search)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -268,11 +277,11 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
             max_neighbors = min(_AUTO_START, n - 1)
         else:
             max_neighbors = min(self.max_neighbors, n - 1)
-        distances, indices = self._neighbors(X_unique, max_neighbors - 1)
+        lists = self._neighbors(X_unique, max_neighbors - 1)
         start = self._log(f"kNN ({max_neighbors - 1} neighbours)", start)
 
         if self.intrinsic_dimension is None:
-            dimension, _ = twonn_from_distances(distances[:, :2], n_bootstrap=0)
+            dimension, _ = twonn_from_distances(lists.distances[:, :2], n_bootstrap=0)
         else:
             dimension = float(self.intrinsic_dimension)
         log_omega = log_unit_ball_volume(dimension)
@@ -283,41 +292,34 @@ class DensityPeakClusterer(ClusterMixin, BaseEstimator):
                 k = self.n_neighbors
                 kstar = np.full(n, k, dtype=np.intp)
                 log_density = (
-                    np.log(k) - log_omega - dimension * np.log(distances[:, k - 1]) - np.log(n)
+                    np.log(k) - log_omega - dimension * np.log(lists.distances[:, k - 1])
+                    - np.log(n)
                 )
                 log_density_err = np.full(n, 1.0 / np.sqrt(k))
                 saturated = 0.0
             else:
-                threshold = chi2.isf(self.alpha, 1)
                 cap = n - 1
-                while True:
-                    kstar = np.empty(n, dtype=np.intp)
-                    adaptive_kstar(distances, indices, dimension, threshold, kstar)
-                    saturated = np.count_nonzero(kstar == max_neighbors - 1) / n
-                    if (
-                        self.max_neighbors != "auto"
-                        or saturated <= _SATURATION_LIMIT
-                        or max_neighbors >= cap
-                    ):
-                        break
-                    max_neighbors = min(2 * max_neighbors, cap)
-                    del distances, indices  # free the short lists before the longer search
-                    distances, indices = self._neighbors(X_unique, max_neighbors - 1)
+                kstar, saturated = grow_kstar(
+                    lists, dimension, chi2.isf(self.alpha, 1),
+                    grow=self.max_neighbors == "auto", limit=_SATURATION_LIMIT, cap=cap,
+                )
+                max_neighbors = lists.n_columns + 1
                 if saturated > _SATURATION_LIMIT:
                     _warn_saturation(saturated, max_neighbors, cap)
                 start = self._log(f"k* (max_neighbors={max_neighbors})", start)
                 F = np.empty(n)
                 a = np.empty(n)
                 pak_log_density(
-                    distances, kstar, dimension, log_omega, _PAK_TOLERANCE, _PAK_MAX_ITER, F, a
+                    *lists.distance_arrays(), kstar, dimension, log_omega, _PAK_TOLERANCE,
+                    _PAK_MAX_ITER, F, a,
                 )
                 log_density = F - np.log(n)
                 kf = kstar.astype(np.float64)
                 log_density_err = np.sqrt((4.0 * kf + 2.0) / (kf * (kf - 1.0)))
             start = self._log("density", start)
-            del distances
+            lists.drop_distances()
             result = advanced_density_peaks(
-                log_density, log_density_err, indices, kstar, z=self.z, halo=self.halo
+                log_density, log_density_err, lists, kstar, z=self.z, halo=self.halo
             )
         start = self._log(f"ADP ({result.peaks.shape[0]} clusters)", start)
 
