@@ -39,6 +39,9 @@ _BASIS_SAMPLE_ELEMENTS = 2**22
 _BRUTE_FALLBACK_FRACTION = 1 / 16
 # Queries per tree call: bounds the candidate arrays and spreads work over workers.
 _QUERY_CHUNK = 8192
+# Residual variance share below which rows count as lying in the principal subspace
+# (float32 rounding of data in a subspace leaves about 1e-14).
+_SUBSPACE_RESIDUAL = 1e-10
 _BLOCK_BYTES = 2**25
 
 
@@ -113,6 +116,8 @@ class PCATree:
         self.center, self.variances, self.axes = basis
         self.n_components = int(n_components)
         self.with_residual = with_residual
+        residual_variance = float(np.sum(self.variances[self.n_components :]))
+        self.in_subspace = residual_variance <= _SUBSPACE_RESIDUAL * float(np.sum(self.variances))
         self.Z = project(
             X, self.center, self.axes, self.n_components, self._row_block, with_residual
         )
@@ -157,9 +162,10 @@ class PCATree:
         n_samples = self.X.shape[0]
         pending = np.arange(Q.shape[0])
         excluded = int(own is not None)
-        # Without a residual coordinate the bounds are the distances: one extra
-        # candidate certifies all but ties.
-        margin = 1 if self.Z.shape[1] == self.X.shape[1] else max(2, n_neighbors // 2)
+        # When the rows lie in the principal subspace up to rounding, the bounds are
+        # the distances and one extra candidate certifies all but ties; otherwise the
+        # residuals loosen them and more candidates save repeated searches.
+        margin = 1 if self.in_subspace else max(2, n_neighbors // 2)
         n_candidates = n_neighbors + excluded + margin
         Zq = self.Z[own] if own is not None else project(
             Q, self.center, self.axes, self.n_components, self._row_block, self.with_residual

@@ -173,3 +173,19 @@ def test_pca_tree_on_wide_full_rank_data():
     distances, indices = kneighbors(X, 3, backend="pca_tree")
     np.testing.assert_array_equal(indices, ref_indices)
     np.testing.assert_allclose(distances, ref_distances, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["low_rank", "noisy", "tied"])
+def test_pca_tree_residual_coordinate_and_margin_do_not_change_results(name):
+    # Dropping the residual-norm coordinate only loosens the bounds, and the
+    # candidate margin only changes how often rows are searched again.
+    X = DATASETS[name]
+    ref_distances, ref_indices = _reference(X, 6)
+    expected_in_subspace = {"low_rank": True, "noisy": False, "tied": True}[name]
+    for with_residual in (True, False):
+        tree = PCATree(X, 3, with_residual=with_residual)
+        assert tree.in_subspace is expected_in_subspace
+        assert tree.Z.shape[1] == 3 + (with_residual and X.shape[1] > 3)
+        distances, indices = knn_module._tree_rows(tree, X, X, np.arange(len(X)), 6, None, 1)
+        np.testing.assert_array_equal(indices, ref_indices)
+        np.testing.assert_allclose(distances, ref_distances, rtol=1e-12, atol=0)
