@@ -314,6 +314,11 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Decoder bias in input units.
     input_scale_ : float
         Divisor of the inputs (1.0 unless ``normalize_input="expected_norm"``).
+    module_ : torch.nn.Module
+        The fitted autoencoder as a CPU module (``encode``, ``decode``, ``forward``, input
+        units) whose parameters share memory with the arrays above, so that it always
+        shows the current weights (:meth:`partial_fit` updates them in place). It is left
+        out of pickles and rebuilt on loading. :meth:`to_torch` returns a copy.
     n_components_ : int
         Number of latents.
     n_iter_ : int
