@@ -807,9 +807,11 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         device = resolve_device(self.device)
         dtype = resolve_dtype(self.dtype)
         n_samples, n_features = X.shape
-        if not X.flags.writeable:  # torch warns on read-only arrays
-            X = np.array(X)
-        X_t = to_tensor(X, dtype=dtype, device=device)
+        with warnings.catch_warnings():
+            # X_t is only ever read (minibatches are gathered copies): a read-only input,
+            # such as a chunk of a memory map, is used without a copy of the chunk
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            X_t = to_tensor(X, dtype=dtype, device=device)
         batch_size = min(self.batch_size, n_samples)
         if first_call:
             n_components = self._check_params(n_features)
