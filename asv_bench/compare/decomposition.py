@@ -14,7 +14,8 @@ Cases, each in fresh worker processes at the same thread budget (default 2):
   x 320 in 65,536-token chunks; peak RSS (``ru_maxrss``) of a fresh process per size.
   Target: growth from 250k to 1M < 10 %, peak < 1.5 GB.
 * **Hooks**: ``collect_activations(stop_at_layer=True)`` at layer 3 of 6 against a full
-  ``output_hidden_states=True`` forward on the same batches. Target: >= 1.2x.
+  ``output_hidden_states=True`` forward on the same batches, medians of 3 interleaved
+  repeats. Target: >= 1.2x.
 
 SAELens is installed into a throw-away venv (``torch==2.13.0`` from the CPU index
 first, then ``sae-lens==6.54.12``); pass ``--anchor-venv DIR`` to keep it. Usage, from
@@ -189,8 +190,17 @@ def hook_speed(n_sequences, threads, seed):
     def hooked():
         collect_activations(model, tokens, "esm.encoder.layer.3", batch_size=32)
 
-    t_full = _harness.median_time(full, 3)
-    t_hook = _harness.median_time(hooked, 3)
+    # interleaved repeats: on a shared machine the load drifts, and timing all of one
+    # side before the other turns that drift into a bias of the ratio
+    full()
+    hooked()
+    times = {"full": [], "hooked": []}
+    for _ in range(3):
+        for key, fn in (("full", full), ("hooked", hooked)):
+            with _harness.Timer() as timer:
+                fn()
+            times[key].append(timer.seconds)
+    t_full, t_hook = (sorted(times[key])[1] for key in ("full", "hooked"))
     return {"full_s": t_full, "hooked_s": t_hook,
             "n_tokens": int(sum(t.size for t in tokens))}
 
