@@ -26,6 +26,43 @@ class SparseAutoencoderSteps:
                           max_steps=10, n_jobs=n_jobs, random_state=0).fit(self.X)
 
 
+class SparseAutoencoderStream:
+    """partial_fit over a float32 memory map in 16,384-token chunks, 320 -> 2,560 TopK.
+
+    Peak memory should not depend on the number of chunks (4 vs 16).
+    """
+
+    params = ([4, 16],)
+    param_names = ["n_chunks"]
+    timeout = 600
+    chunk = 16_384
+
+    def setup(self, n_chunks):
+        import tempfile
+        from pathlib import Path
+
+        self.directory = tempfile.TemporaryDirectory()
+        self.path = Path(self.directory.name) / "x.npy"
+        rng = np.random.default_rng(0)
+        out = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32,
+                                        shape=(n_chunks * self.chunk, 320))
+        for start in range(0, out.shape[0], self.chunk):
+            out[start : start + self.chunk] = rng.standard_normal((self.chunk, 320))
+        out.flush()
+        del out
+
+    def teardown(self, n_chunks):
+        self.directory.cleanup()
+
+    def peakmem_partial_fit(self, n_chunks):
+        sae = SparseAutoencoder(n_components=2560, activation="topk", k=32, batch_size=4096,
+                                random_state=0)
+        for start in range(0, n_chunks * self.chunk, self.chunk):
+            X = np.load(self.path, mmap_mode="r")
+            sae.partial_fit(X[start : start + self.chunk])
+            del X
+
+
 class SparseAutoencoderTransform:
     """Encoding 20k rows into 2,560 latents, dense and sparse output."""
 

@@ -14,14 +14,15 @@ Cases, each in fresh worker processes at the same thread budget (default 2):
   x 320 in 65,536-token chunks; peak RSS (``ru_maxrss``) of a fresh process per size.
   Target: growth from 250k to 1M < 10 %, peak < 1.5 GB.
 * **Hooks**: ``collect_activations(stop_at_layer=True)`` at layer 3 of 6 against a full
-  ``output_hidden_states=True`` forward on the same batches. Target: >= 1.2x.
+  ``output_hidden_states=True`` forward on the same batches, medians of 3 interleaved
+  repeats. Target: >= 1.2x.
 
 SAELens is installed into a throw-away venv (``torch==2.13.0`` from the CPU index
 first, then ``sae-lens==6.54.12``); pass ``--anchor-venv DIR`` to keep it. Usage, from
 the repository root::
 
     .venv/bin/python asv_bench/compare/decomposition.py [--threads 2] [--skip-anchor]
-        [--activations relu topk] [--skip-memory] [--skip-hooks] [--memory-components N]
+        [--activations [relu] [topk]] [--skip-memory] [--skip-hooks] [--memory-components N]
 """
 
 import argparse
@@ -137,6 +138,9 @@ def stream_memory(path, chunk, n_components):
 
     Each chunk is read through its own memory map, closed afterwards: pages of a
     mapping kept open stay resident and would count in RSS whatever the estimator does.
+    The peak therefore counts the current chunk's file pages (``partial_fit`` trains on
+    the mapping without copying it), which are the only copy of that chunk in memory;
+    ``rss_file_mb`` / ``rss_anon_mb`` split the resident set at the end (Linux).
     """
     import numpy as np
 
@@ -151,8 +155,13 @@ def stream_memory(path, chunk, n_components):
         block = X[start : start + chunk]
         sae.partial_fit(block)
         del X, block
+    split = {}
+    if Path("/proc/self/status").exists():
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("RssFile:", "RssAnon:")):
+                split[f"rss_{line[3:7].lower()}_mb"] = round(int(line.split()[1]) / 1024, 1)
     return {"peak_rss_mb": _harness.peak_rss_mb(), "ready_peak_rss_mb": ready,
-            "n_tokens_seen": int(sae.n_tokens_seen_)}
+            "n_tokens_seen": int(sae.n_tokens_seen_), **split}
 
 
 def hook_speed(n_sequences, threads, seed):
@@ -181,8 +190,17 @@ def hook_speed(n_sequences, threads, seed):
     def hooked():
         collect_activations(model, tokens, "esm.encoder.layer.3", batch_size=32)
 
-    t_full = _harness.median_time(full, 3)
-    t_hook = _harness.median_time(hooked, 3)
+    # interleaved repeats: on a shared machine the load drifts, and timing all of one
+    # side before the other turns that drift into a bias of the ratio
+    full()
+    hooked()
+    times = {"full": [], "hooked": []}
+    for _ in range(3):
+        for key, fn in (("full", full), ("hooked", hooked)):
+            with _harness.Timer() as timer:
+                fn()
+            times[key].append(timer.seconds)
+    t_full, t_hook = (sorted(times[key])[1] for key in ("full", "hooked"))
     return {"full_s": t_full, "hooked_s": t_hook,
             "n_tokens": int(sum(t.size for t in tokens))}
 
@@ -203,19 +221,21 @@ def main():
     parser.add_argument("--memory-components", type=int, default=D_SAE)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-hooks", action="store_true")
-    parser.add_argument("--activations", nargs="+", default=["relu", "topk"],
-                        choices=["relu", "topk"])
+    parser.add_argument("--activations", nargs="*", default=["relu", "topk"],
+                        choices=["relu", "topk"], help="training-step cases (none: skip them)")
     args = parser.parse_args()
     print(_harness.header("decomposition", threads=args.threads))
     threads = args.threads
     data = Path(_harness.temporary_directory("sae-data-")) / "acts.npy"
-    made = _harness.run_worker(sys.executable, __file__, "make_activations",
-                               {"path": str(data), "n_tokens": N_TOKENS, "seed": 0}, threads=threads)
-    if "error" in made:
-        print(f"activations: {made['error']}")
-        return
+    if args.activations:
+        made = _harness.run_worker(sys.executable, __file__, "make_activations",
+                                   {"path": str(data), "n_tokens": N_TOKENS, "seed": 0},
+                                   threads=threads)
+        if "error" in made:
+            print(f"activations: {made['error']}")
+            return
     anchor = None
-    if not args.skip_anchor:
+    if not args.skip_anchor and args.activations:
         anchor = _anchor(args.anchor_venv or _harness.temporary_directory("sae-anchor-"))
     targets = {"relu": 1.5, "topk": 2.0}
     for activation in args.activations:

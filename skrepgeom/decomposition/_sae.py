@@ -50,6 +50,8 @@ _NORM_EPS = 1e-12
 # one torch thread: on the 2-core test machine a 256 x 32 x 128 TopK step took 4.5 ms
 # on one thread and 85 ms on two (thread synchronisation dominates such small products).
 _SMALL_STEP = 2**24
+# Largest row count whose 0/1 column sums are exact in float32.
+_EXACT_FLOAT_COUNT = 2**24
 
 
 def _geometric_median(X, *, max_iter=100, tol=1e-6):
@@ -72,8 +74,14 @@ def _project_off_rows(grad, rows):
     The step then moves a unit row along the sphere to first order, so the
     renormalisation after the step corrects only a second-order drift.
     """
-    grad -= (grad * rows).sum(dim=1, keepdim=True) * rows
-    return grad
+    dots = torch.linalg.vecdot(grad, rows, dim=1)
+    return grad.addcmul_(dots.unsqueeze(1), rows, value=-1.0)
+
+
+def _normalize_rows(rows):
+    """Scale each row to unit norm, in place."""
+    rows /= torch.linalg.vector_norm(rows, dim=1, keepdim=True).clamp_min(_NORM_EPS)
+    return rows
 
 
 def _rows_to_latents(idx, values, n_components):
@@ -113,32 +121,84 @@ def _decode_rows(idx, values, decoder):
 
 
 class _State:
-    """Torch tensors of one training run (scaled space) and their Adam moments."""
+    """Torch tensors of one training run (scaled space), their Adam optimiser and work buffers.
 
-    def __init__(self, params, device, dtype):
+    ``m`` and ``v`` are the optimiser's own moment tensors, so that resetting rows of
+    them (resampling) resets the optimiser's state.
+    """
+
+    def __init__(self, params, device, dtype, *, moments=None, t=0):
+        # contiguous copies: the fused Adam kernel walks parameter, gradient and moments
+        # as flat arrays of the same layout
         self.p = {
-            name: torch.as_tensor(value).to(device=device, dtype=dtype).clone()
+            name: torch.as_tensor(value).to(device=device, dtype=dtype).clone(
+                memory_format=torch.contiguous_format
+            )
             for name, value in params.items()
         }
-        self.m = {name: torch.zeros_like(t) for name, t in self.p.items()}
-        self.v = {name: torch.zeros_like(t) for name, t in self.p.items()}
-        self.t = 0
+        if moments is None:
+            self.m = {name: torch.zeros_like(t_) for name, t_ in self.p.items()}
+            self.v = {name: torch.zeros_like(t_) for name, t_ in self.p.items()}
+        else:
+            self.m = {name: torch.as_tensor(moments["m"][name]).to(device=device, dtype=dtype)
+                      for name in self.p}
+            self.v = {name: torch.as_tensor(moments["v"][name]).to(device=device, dtype=dtype)
+                      for name in self.p}
+        self._t0 = t
+        self.optimizer = None
+        self._buffers = {}
+
+    def make_optimizer(self, learning_rate, beta_1, beta_2):
+        """Adam over ``p`` holding ``m``, ``v`` and the step count; one fused kernel per step."""
+        self.optimizer = torch.optim.Adam(
+            list(self.p.values()), lr=learning_rate, betas=(beta_1, beta_2), eps=1e-8,
+            fused=True,
+        )
+        for name, param in self.p.items():
+            self.optimizer.state[param] = {
+                # one step tensor per parameter: the fused kernel increments each of them
+                "step": torch.tensor(float(self._t0), dtype=torch.float32, device=param.device),
+                "exp_avg": self.m[name],
+                "exp_avg_sq": self.v[name],
+            }
+
+    @property
+    def t(self):
+        if self.optimizer is None:
+            return self._t0
+        return int(self.optimizer.state[self.p["enc"]]["step"])
+
+    def buffer(self, name, rows, columns):
+        """A ``(rows, columns)`` work array reused across steps.
+
+        Large step temporaries are allocated once per fit: a fresh allocation of that size
+        is a new memory map whose pages are faulted in (and zeroed) on every step.
+        """
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape[0] < rows or buf.shape[1] != columns:
+            ref = self.p["enc"]
+            buf = torch.empty(rows, columns, device=ref.device, dtype=ref.dtype)
+            self._buffers[name] = buf
+        return buf[:rows]
 
 
 class _SAEModule(torch.nn.Module):
     """A fitted sparse autoencoder as a torch module (input units in and out).
 
-    ``encode(x)`` returns the non-negative codes, ``decode(f)`` the reconstruction,
-    ``forward(x)`` the reconstruction of ``x``.
+    ``encode(x)`` returns the non-negative codes, ``decode(f)`` the reconstruction
+    ``(f * decoder_norms * input_scale) @ components + decoder_bias``, ``forward(x)``
+    the reconstruction of ``x``.
     """
 
-    def __init__(self, encoder_weight, encoder_bias, decoder_weight, decoder_bias, *,
-                 activation, k, center_input):
+    def __init__(self, encoder_weight, encoder_bias, components, decoder_norms, decoder_bias,
+                 *, input_scale, activation, k, center_input):
         super().__init__()
         self.encoder_weight = torch.nn.Parameter(encoder_weight)
         self.encoder_bias = torch.nn.Parameter(encoder_bias)
-        self.decoder_weight = torch.nn.Parameter(decoder_weight)
+        self.components = torch.nn.Parameter(components)
+        self.decoder_norms = torch.nn.Parameter(decoder_norms)
         self.decoder_bias = torch.nn.Parameter(decoder_bias)
+        self.input_scale = input_scale
         self.activation = activation
         self.k = k
         self.center_input = center_input
@@ -153,7 +213,7 @@ class _SAEModule(torch.nn.Module):
         return torch.zeros_like(pre).scatter_(-1, idx, torch.relu(values))
 
     def decode(self, codes):
-        return codes @ self.decoder_weight + self.decoder_bias
+        return (codes * (self.decoder_norms * self.input_scale)) @ self.components + self.decoder_bias
 
     def forward(self, x):
         return self.decode(self.encode(x))
@@ -254,6 +314,11 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Decoder bias in input units.
     input_scale_ : float
         Divisor of the inputs (1.0 unless ``normalize_input="expected_norm"``).
+    module_ : torch.nn.Module
+        The fitted autoencoder as a CPU module (``encode``, ``decode``, ``forward``, input
+        units) whose parameters share memory with the arrays above, so that it always
+        shows the current weights (:meth:`partial_fit` updates them in place). It is left
+        out of pickles and rebuilt on loading. :meth:`to_torch` returns a copy.
     n_components_ : int
         Number of latents.
     n_iter_ : int
@@ -433,21 +498,59 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             "b_dec": self.decoder_bias_ / s,
         }
 
-    def _store(self, state):
-        """Write the training tensors back as fitted arrays in input units."""
+    def _store(self, state, *, in_place=False):
+        """Write the training tensors back as fitted arrays in input units.
+
+        ``in_place`` (calls that continue a fit) overwrites the existing arrays rather
+        than binding new ones: long-lived arrays reallocated on every ``partial_fit``
+        call fragment the heap, and resident memory then grows with the number of calls.
+        It also keeps :attr:`module_`, which shares their memory, in step.
+        """
         np_dtype = np.dtype(self.dtype)
         s = self.input_scale_
         enc = to_numpy(state.p["enc"]).astype(np_dtype, copy=False)
         dec = to_numpy(state.p["dec"]).astype(np_dtype, copy=False)
         norms = np.linalg.norm(dec, axis=1)
-        self.encoder_weight_ = np.ascontiguousarray((enc / s).T)
-        self.encoder_bias_ = to_numpy(state.p["b_enc"]).astype(np_dtype, copy=True)
-        self.decoder_norms_ = norms.astype(np_dtype)
-        self.components_ = (dec / np.maximum(norms, _NORM_EPS)[:, None]).astype(np_dtype)
-        self.decoder_bias_ = (to_numpy(state.p["b_dec"]) * s).astype(np_dtype)
+        values = {
+            "encoder_weight_": (enc / s).T,
+            "encoder_bias_": to_numpy(state.p["b_enc"]),
+            "decoder_norms_": norms,
+            "components_": dec / np.maximum(norms, _NORM_EPS)[:, None],
+            "decoder_bias_": to_numpy(state.p["b_dec"]) * s,
+        }
+        if in_place and all(
+            getattr(self, name).shape == value.shape and getattr(self, name).dtype == np_dtype
+            for name, value in values.items()
+        ):
+            for name, value in values.items():
+                np.copyto(getattr(self, name), value, casting="same_kind")
+            return
+        for name, value in values.items():
+            setattr(self, name, np.array(value, dtype=np_dtype, order="C"))
+        self.module_ = self._make_module(share_memory=True)
+
+    def _make_module(self, *, share_memory):
+        """The fitted arrays as an :class:`_SAEModule`, sharing their memory or copying them."""
+        def tensor(array):
+            return torch.from_numpy(array) if share_memory else torch.tensor(array)
+
+        return _SAEModule(
+            tensor(self.encoder_weight_),
+            tensor(self.encoder_bias_),
+            tensor(self.components_),
+            tensor(self.decoder_norms_),
+            tensor(self.decoder_bias_),
+            input_scale=self.input_scale_,
+            activation=self.activation,
+            k=self.k,
+            center_input=self.center_input,
+        )
 
     def to_torch(self):
-        """The fitted autoencoder as a CPU ``torch.nn.Module`` acting on input units.
+        """A copy of the fitted autoencoder as a CPU ``torch.nn.Module`` acting on input units.
+
+        Unlike :attr:`module_`, the returned module owns its weights: training or moving
+        it leaves the estimator unchanged.
 
         Returns
         -------
@@ -456,16 +559,19 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             ``encode`` returns dense codes equal to :meth:`transform`.
         """
         check_is_fitted(self)
-        decoder = self.components_ * (self.decoder_norms_ * self.input_scale_)[:, None]
-        return _SAEModule(
-            torch.as_tensor(self.encoder_weight_.copy()),
-            torch.as_tensor(self.encoder_bias_.copy()),
-            torch.as_tensor(np.ascontiguousarray(decoder)),
-            torch.as_tensor(self.decoder_bias_.copy()),
-            activation=self.activation,
-            k=self.k,
-            center_input=self.center_input,
-        )
+        return self._make_module(share_memory=False)
+
+    def __getstate__(self):
+        # module_ is a view of the fitted arrays: pickled once, as NumPy, it reloads on
+        # CPU whatever device trained it, and shares their memory again after loading.
+        state = super().__getstate__()
+        state.pop("module_", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "components_" in self.__dict__:
+            self.module_ = self._make_module(share_memory=True)
 
     # ------------------------------------------------------------- training
     def _initialize(self, X0, n_features, n_components, generator, device, dtype):
@@ -478,7 +584,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             self.input_scale_ = 1.0
         X0 = X0 / self.input_scale_
         dec = torch.randn(n_components, n_features, generator=generator, device=device, dtype=dtype)
-        dec /= torch.linalg.vector_norm(dec, dim=1, keepdim=True).clamp_min(_NORM_EPS)
+        _normalize_rows(dec)
         b_dec = _geometric_median(X0) if self.center_input else torch.zeros(
             n_features, device=device, dtype=dtype
         )
@@ -507,20 +613,25 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return state
 
     def _state_from_fitted(self, device, dtype):
-        state = _State(self._scaled_params(), device, dtype)
-        if self._adam is not None:
-            for name in state.p:
-                state.m[name] = torch.as_tensor(self._adam["m"][name]).to(device=device, dtype=dtype)
-                state.v[name] = torch.as_tensor(self._adam["v"][name]).to(device=device, dtype=dtype)
-            state.t = self._adam["t"]
-        return state
+        if self._adam is None:
+            return _State(self._scaled_params(), device, dtype)
+        return _State(self._scaled_params(), device, dtype, moments=self._adam, t=self._adam["t"])
 
     def _save_adam(self, state):
+        previous = self._adam
         self._adam = {
             "m": {name: to_numpy(t) for name, t in state.m.items()},
             "v": {name: to_numpy(t) for name, t in state.v.items()},
             "t": state.t,
         }
+        if previous is not None and previous["m"]["enc"].shape == self._adam["m"]["enc"].shape:
+            # into the previous arrays, for the reason given in _store (on CPU the moments
+            # already are those arrays: the copy is then onto itself)
+            for key in ("m", "v"):
+                for name, value in self._adam[key].items():
+                    np.copyto(previous[key][name], value)
+            previous["t"] = self._adam["t"]
+            self._adam = previous
 
     def _loss_and_grads(self, x, state, want_stats):
         """Loss terms, hand-written gradients and firing counts of one minibatch.
@@ -533,7 +644,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         enc, b_enc, dec, b_dec = p["enc"], p["b_enc"], p["dec"], p["b_dec"]
         batch, n_components = x.shape[0], enc.shape[0]
         xc = x - b_dec if self.center_input else x
-        pre = torch.addmm(b_enc, xc, enc.t())
+        pre = torch.addmm(b_enc, xc, enc.t(), out=state.buffer("pre", batch, n_components))
         grads = {}
         if self.activation == "relu":
             f = pre.clamp_min_(0)
@@ -550,17 +661,21 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             l1 = code_sums @ norms / batch
             grads["dec"] = f.t() @ g
             if self.l1_weighting == "decoder_norm" and self.l1_coef > 0:
-                grads["dec"] += (self.l1_coef / batch) * (code_sums / norms.clamp_min(_NORM_EPS))[
-                    :, None
-                ] * dec
+                radial = code_sums.div_(norms.clamp_min(_NORM_EPS)).mul_(self.l1_coef / batch)
+                grads["dec"].addcmul_(radial.unsqueeze(1), dec)
             grads["b_dec"] = g.sum(dim=0)
-            # ReLU's own backward kernel: one pass, no boolean mask of (batch, n_components)
-            grad_pre = torch.ops.aten.threshold_backward(
-                torch.addmm(norms * (self.l1_coef / batch), g, dec.t()), f, 0
-            )
+            grad_pre = torch.addmm(norms * (self.l1_coef / batch), g, dec.t(),
+                                   out=state.buffer("grad_pre", batch, n_components))
+            # ReLU's own backward kernel, written over its input: one pass, no boolean mask
+            torch.ops.aten.threshold_backward.grad_input(grad_pre, f, 0, grad_input=grad_pre)
             grads["enc"] = grad_pre.t() @ xc
             grads["b_enc"] = grad_pre.sum(dim=0)
-            counts = torch.count_nonzero(f, dim=0)
+            if batch <= _EXACT_FLOAT_COUNT:
+                # sign(f) is 0/1 and its column sums are exact integers below 2**24; this
+                # avoids count_nonzero's (batch, n_components) boolean and int64 copies
+                counts = torch.sign(f, out=grad_pre).sum(dim=0).long()
+            else:
+                counts = torch.count_nonzero(f, dim=0)
             loss = mse + self.l1_coef * l1
         else:
             values, idx = pre.topk(self.k, dim=1, sorted=False)
@@ -626,19 +741,22 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         grads["b_enc"].index_add_(0, idx.reshape(-1), grad_values.reshape(-1))
         return scale * aux_mse
 
+    def _step(self, state, x, *, want_stats):
+        """One optimisation step on the scaled minibatch ``x``; returns ``(stats, counts)``."""
+        grads, stats, counts = self._loss_and_grads(x, state, want_stats=want_stats)
+        if self.normalize_decoder:
+            _project_off_rows(grads["dec"], state.p["dec"])
+        self._adam_step(state, grads)
+        if self.normalize_decoder:
+            _normalize_rows(state.p["dec"])
+        return stats, counts
+
     def _adam_step(self, state, grads):
-        state.t += 1
-        b1, b2, lr = self.beta_1, self.beta_2, self.learning_rate
-        correction1 = 1.0 - b1**state.t
-        correction2 = 1.0 - b2**state.t
-        step_size = lr / correction1
-        eps = 1e-8
+        if state.optimizer is None:
+            state.make_optimizer(self.learning_rate, self.beta_1, self.beta_2)
         for name, grad in grads.items():
-            m, v, param = state.m[name], state.v[name], state.p[name]
-            m.lerp_(grad, 1.0 - b1)
-            v.mul_(b2).addcmul_(grad, grad, value=1.0 - b2)
-            denom = (v / correction2).sqrt_().add_(eps)
-            param.addcdiv_(m, denom, value=-step_size)
+            state.p[name].grad = grad
+        state.optimizer.step()
 
     def _resample(self, state, x, row_loss, dead, generator):
         """Re-initialise the ``dead`` latents (bool tensor) from the current batch."""
@@ -649,7 +767,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         if self.dead_latent_strategy == "reinit":
             rows = torch.randn(n_dead, n_features, generator=generator,
                                device=x.device, dtype=x.dtype)
-            rows /= torch.linalg.vector_norm(rows, dim=1, keepdim=True).clamp_min(_NORM_EPS)
+            _normalize_rows(rows)
             p["dec"][idx] = rows
             p["enc"][idx] = rows
         else:
@@ -662,7 +780,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             picks = torch.multinomial(weights, n_dead, replacement=n_dead > weights.shape[0],
                                       generator=generator)
             rows = residual[picks]
-            rows /= torch.linalg.vector_norm(rows, dim=1, keepdim=True).clamp_min(_NORM_EPS)
+            _normalize_rows(rows)
             live = ~dead
             enc_norms = torch.linalg.vector_norm(p["enc"], dim=1)
             mean_live = enc_norms[live].mean() if bool(live.any()) else torch.ones((), dtype=x.dtype)
@@ -689,9 +807,11 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         device = resolve_device(self.device)
         dtype = resolve_dtype(self.dtype)
         n_samples, n_features = X.shape
-        if not X.flags.writeable:  # torch warns on read-only arrays
-            X = np.array(X)
-        X_t = to_tensor(X, dtype=dtype, device=device)
+        with warnings.catch_warnings():
+            # X_t is only ever read (minibatches are gathered copies): a read-only input,
+            # such as a chunk of a memory map, is used without a copy of the chunk
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            X_t = to_tensor(X, dtype=dtype, device=device)
         batch_size = min(self.batch_size, n_samples)
         if first_call:
             n_components = self._check_params(n_features)
@@ -727,13 +847,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     x = x / scale
                 global_step = self.n_steps_ + 1
                 log = global_step % _HISTORY_EVERY == 0
-                grads, stats, counts = self._loss_and_grads(x, state, want_stats=log)
-                if self.normalize_decoder:
-                    _project_off_rows(grads["dec"], state.p["dec"])
-                self._adam_step(state, grads)
-                if self.normalize_decoder:
-                    dec = state.p["dec"]
-                    dec /= torch.linalg.vector_norm(dec, dim=1, keepdim=True).clamp_min(_NORM_EPS)
+                stats, counts = self._step(state, x, want_stats=log)
                 fired = counts > 0
                 steps_since += 1
                 steps_since.masked_fill_(fired, 0)
@@ -754,9 +868,8 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                         self._resample(state, x, stats["row_loss"], dead, generator)
                         steps_since.masked_fill_(dead, 0)
         if self.normalize_decoder:
-            dec = state.p["dec"]
-            dec /= torch.linalg.vector_norm(dec, dim=1, keepdim=True).clamp_min(_NORM_EPS)
-        self._store(state)
+            _normalize_rows(state.p["dec"])
+        self._store(state, in_place=not first_call)
         self._save_adam(state)
         self._generator_state = generator.get_state()
         self._steps_since_fired = to_numpy(steps_since).astype(np.int64)

@@ -116,6 +116,15 @@ def test_forward_and_metrics_equal_numpy(activation, normalize_input):
     assert float(stats["l0"]) == pytest.approx((c > 0).sum(1).mean(), rel=1e-12)
 
 
+def _dense_codes(sae, params, x):
+    """Dense (batch, n_components) codes of ``x`` under the scaled-space ``params``."""
+    pre = (x - params["b_dec"]) @ params["enc"].T + params["b_enc"]
+    if sae.activation == "relu":
+        return torch.relu(pre).numpy()
+    values, idx = pre.topk(sae.k, dim=1)
+    return torch.zeros_like(pre).scatter(1, idx, torch.relu(values)).numpy()
+
+
 def _dense_reference_grads(sae, params, x, dead=None):
     """Autograd of the loss written densely (full (batch, n_components) codes)."""
     p = {k: v.clone().requires_grad_(True) for k, v in params.items()}
@@ -166,11 +175,52 @@ def test_hand_written_backward_equals_dense_autograd(activation, strategy):
     state = _State(params, torch.device("cpu"), torch.float64)
     grads, stats, counts = sae._loss_and_grads(x.clone(), state, want_stats=True)
     loss, reference = _dense_reference_grads(sae, params, x, dead)
+    np.testing.assert_array_equal(counts.numpy(), (_dense_codes(sae, params, x) > 0).sum(0))
     if strategy != "auxk":
         assert float(stats["loss"]) == pytest.approx(loss, rel=1e-10)
     for name in params:
         scale = reference[name].abs().max()
         np.testing.assert_allclose(grads[name], reference[name], rtol=1e-5, atol=1e-5 * float(scale))
+
+
+@pytest.mark.parametrize("activation", ["relu", "topk"])
+def test_training_steps_equal_reference(activation):
+    # three steps of the estimator's update against autograd + the textbook Adam update
+    # (Kingma & Ba, Algorithm 1), the tangent projection and the renormalisation
+    rng = np.random.default_rng(3)
+    d, m, batch = 8, 20, 40
+    sae = SparseAutoencoder(n_components=m, activation=activation, k=4, l1_coef=0.3,
+                            learning_rate=1e-2, beta_1=0.8, beta_2=0.95)
+    dec = rng.normal(size=(m, d))
+    dec /= np.linalg.norm(dec, axis=1, keepdims=True)
+    # a transposed encoder, as _scaled_params gives it: the state must not keep its strides
+    params = {"enc": torch.as_tensor(rng.normal(size=(d, m))).T,
+              "b_enc": torch.as_tensor(rng.normal(size=m) * 0.1),
+              "dec": torch.as_tensor(dec), "b_dec": torch.as_tensor(rng.normal(size=d) * 0.1)}
+    batches = [torch.as_tensor(rng.normal(size=(batch, d))) for _ in range(3)]
+    state = _State(params, torch.device("cpu"), torch.float64)
+    for x in batches:
+        sae._step(state, x.clone(), want_stats=False)
+    ref = {name: value.clone() for name, value in params.items()}
+    m1 = {name: torch.zeros_like(v) for name, v in ref.items()}
+    m2 = {name: torch.zeros_like(v) for name, v in ref.items()}
+    for t, x in enumerate(batches, start=1):
+        _, grads = _dense_reference_grads(sae, ref, x)
+        w = ref["dec"]
+        grads["dec"] = grads["dec"] - (grads["dec"] * w).sum(1, keepdim=True) * w
+        for name in ref:
+            m1[name] = 0.8 * m1[name] + 0.2 * grads[name]
+            m2[name] = 0.95 * m2[name] + 0.05 * grads[name] ** 2
+            m_hat, v_hat = m1[name] / (1 - 0.8**t), m2[name] / (1 - 0.95**t)
+            ref[name] = ref[name] - 1e-2 * m_hat / (v_hat.sqrt() + 1e-8)
+        ref["dec"] = ref["dec"] / torch.linalg.vector_norm(ref["dec"], dim=1, keepdim=True)
+    assert state.t == 3
+    for name in ref:
+        np.testing.assert_allclose(state.p[name], ref[name], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(state.m[name], m1[name], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(state.v[name], m2[name], rtol=1e-9, atol=1e-15)
+    # the optimiser updates the very moment tensors that resampling resets
+    assert state.optimizer.state[state.p["dec"]]["exp_avg"] is state.m["dec"]
 
 
 def test_decoder_gradient_projection_keeps_unit_rows(planted):
@@ -290,6 +340,36 @@ def test_to_torch_matches_transform(topk_sae, planted):
         recon = module.decode(torch.as_tensor(codes)).numpy()
     np.testing.assert_allclose(codes, topk_sae.transform(X[:200]), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(recon, topk_sae.inverse_transform(codes), rtol=1e-5, atol=1e-5)
+
+
+def test_module_shares_the_fitted_arrays(planted):
+    X, _, _ = planted
+    sae = SparseAutoencoder(n_components=64, activation="relu", batch_size=256,
+                            normalize_input="expected_norm", random_state=0)
+    sae.partial_fit(X[:1024])
+    module, components = sae.module_, sae.components_
+    sae.partial_fit(X[1024:2048])
+    # continued in place: the same arrays (and module_) hold the new weights
+    assert sae.module_ is module and sae.components_ is components
+    assert np.shares_memory(module.components.detach().numpy(), sae.components_)
+    assert np.shares_memory(module.encoder_weight.detach().numpy(), sae.encoder_weight_)
+    x = torch.as_tensor(X[:100], dtype=torch.float32)
+    with torch.no_grad():
+        codes = sae.module_.encode(x).numpy()
+        recon = sae.module_(x).numpy()
+    np.testing.assert_allclose(codes, sae.transform(X[:100]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(recon, sae.inverse_transform(codes), rtol=1e-5, atol=1e-5)
+    # to_torch is a copy; a fresh fit binds new arrays and a new module_
+    copy = sae.to_torch()
+    with torch.no_grad():
+        copy.encoder_bias.add_(1.0)
+    np.testing.assert_array_equal(sae.module_.encoder_bias.detach().numpy(), sae.encoder_bias_)
+    assert not np.shares_memory(copy.encoder_bias.detach().numpy(), sae.encoder_bias_)
+    sae.fit(X[:1024])
+    assert sae.module_ is not module and sae.components_ is not components
+    loaded = pickle.loads(pickle.dumps(sae))
+    assert np.shares_memory(loaded.module_.components.detach().numpy(), loaded.components_)
+    assert loaded.module_.components.device.type == "cpu"
 
 
 def test_result_does_not_depend_on_threads(planted):
