@@ -13,7 +13,7 @@ from sklearn.utils import check_array
 
 from skrepgeom.neighbors._dask import as_dask_points, dask_kneighbors
 from skrepgeom.neighbors._kernels import exact_rerank, update_topk, update_topk_columns
-from skrepgeom.neighbors._pca_tree import PCATree, principal_basis
+from skrepgeom.neighbors._pca_tree import _BASIS_SAMPLE_ROWS, PCATree, principal_basis
 from skrepgeom.utils._parallel import (
     check_n_jobs,
     effective_n_threads,
@@ -41,14 +41,20 @@ _AUTO_SMALL_PAIRS = 2**24
 # Below this predicted brute-force time the rest of the probe would cost about
 # as much as a tree could save.
 _AUTO_MIN_BRUTE_SECONDS = 0.1
-# Query rows searched by each backend to predict its cost, in batches for the tree.
+# Query rows searched by each backend to predict its cost; the tree searches them
+# as runs of consecutive queries in its search order.
 _PROBE_ROWS = 256
-_PROBE_BATCH = 128
+_PROBE_RUNS = 4
 # Per row, the symmetric self-query scan costs about this fraction of the probe's
 # query scan (half the products; measured 0.37-0.63 from 10 to 1000 features).
 _SYMMETRIC_FACTOR = 0.45
 # A tree in more principal coordinates than this prunes little.
 _MAX_TREE_COMPONENTS = 32
+# Past that, a k-d tree in every principal axis is probed only when the bounds need
+# at most this fraction of the axes, and when projecting the rows onto all axes costs
+# at most this share of the brute-force products.
+_MAX_SPREAD_FRACTION = 0.5
+_MAX_PROJECTION_SHARE = 0.05
 # Residual noise allowed in the tree's lower bounds, as a fraction of a typical
 # squared k-th neighbour distance.
 _RESIDUAL_FRACTION = 0.5
@@ -240,7 +246,7 @@ class BackendChoice(NamedTuple):
     """The exact backend ``backend="auto"`` picks, and why (see :func:`explain_backend`)."""
 
     backend: str
-    """``"brute"`` or ``"pca_tree"``."""
+    """``"brute"``, ``"pca_tree"`` or ``"kd_tree"``."""
     reason: str
     """One sentence: the measured or predicted costs behind the choice."""
     n_components: int
@@ -347,38 +353,64 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
         return BackendChoice("brute", reason, 0, predicted, time.perf_counter() - start), None
     basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
     n_components = _n_components(basis[1], probe_distances[:, -1], n_features)
+    backend = "pca_tree"
     if n_components > _MAX_TREE_COMPONENTS:
-        reason = (f"bounding distances needs {n_components} principal coordinates "
-                  f"(> {_MAX_TREE_COMPONENTS}), too many for a tree to prune; "
-                  f"brute predicted {brute_seconds:.3g} s")
-        return BackendChoice("brute", reason, n_components, predicted,
-                             time.perf_counter() - start), None
+        # Many coordinates bound the distances, yet the spectrum may still be
+        # concentrated (low-rank data under isotropic noise): a k-d tree in all
+        # principal axes splits on the leading ones and computes exact distances in
+        # its leaves, so the loose bounds of a truncated tree cost it nothing.
+        concentrated = n_components <= _MAX_SPREAD_FRACTION * n_features
+        projection_share = ((min(n_samples, _BASIS_SAMPLE_ROWS) + n_samples) * n_features
+                            / (n_queries * n_samples * _SYMMETRIC_FACTOR))
+        if not concentrated or projection_share > _MAX_PROJECTION_SHARE:
+            why = ("the data fill most axes" if not concentrated
+                   else "projecting onto every axis would cost too much of brute's time")
+            reason = (f"bounding distances needs {n_components} principal coordinates "
+                      f"(> {_MAX_TREE_COMPONENTS}), too many for a tree to prune and {why}; "
+                      f"brute predicted {brute_seconds:.3g} s")
+            return BackendChoice("brute", reason, n_components, predicted,
+                                 time.perf_counter() - start), None
+        if basis[2].shape[1] < n_features:
+            basis = principal_basis(X)
+        backend, n_components = "kd_tree", n_features
 
     build_start = time.perf_counter()
-    # The residual variance is within the budget: its coordinate would prune little
-    # and cost the tree a dimension.
+    # The residual variance is within the budget (or there is none): its coordinate
+    # would prune little and cost the tree a dimension.
     tree = PCATree(
         X, n_components, basis=basis, working_memory_bytes=_tree_block_bytes(working_memory),
         with_residual=False,
     )
     build_seconds = time.perf_counter() - build_start
-    # Probe the tree in small batches and give up once it is clearly slower.
+    # The full search runs queries in an order where consecutive ones are close, and
+    # gains from the cache what scattered probe rows would not: the probe searches a
+    # few runs of consecutive queries of that order, giving up once clearly slower.
+    order = tree.query_order(Q, np.arange(n_samples) if self_query else None)
+    runs = _probe_runs(order)
     tree_start, done = time.perf_counter(), 0
-    for batch in range(0, len(rows), _PROBE_BATCH):
-        batch_rows = rows[batch : batch + _PROBE_BATCH]
-        _tree_rows(tree, X, Q[batch_rows], batch_rows if self_query else None, n_neighbors,
+    for run in runs:
+        _tree_rows(tree, X, Q[run], run if self_query else None, n_neighbors,
                    working_memory, n_jobs)
-        done += len(batch_rows)
+        done += len(run)
         if time.perf_counter() - tree_start > 2 * brute_row_seconds * len(rows):
             break
     tree_seconds = (time.perf_counter() - tree_start) / done * n_queries
-    predicted["pca_tree"] = tree_seconds
-    summary = (f"pca_tree on {n_components} principal coordinates predicted {tree_seconds:.3g} s "
+    predicted[backend] = tree_seconds
+    where = ("every principal axis" if backend == "kd_tree"
+             else f"{n_components} principal coordinates")
+    summary = (f"{backend} on {where} predicted {tree_seconds:.3g} s "
                f"(built in {build_seconds:.3g} s), brute {brute_seconds:.3g} s")
     elapsed = time.perf_counter() - start
     if tree_seconds < brute_seconds:
-        return BackendChoice("pca_tree", summary, n_components, predicted, elapsed), tree
+        return BackendChoice(backend, summary, n_components, predicted, elapsed), tree
     return BackendChoice("brute", summary, n_components, predicted, elapsed), None
+
+
+def _probe_runs(order):
+    """``_PROBE_RUNS`` runs of consecutive entries of ``order``, evenly spread."""
+    run = max(1, min(len(order), _PROBE_ROWS) // _PROBE_RUNS)
+    starts = np.unique(np.linspace(0, len(order) - run, _PROBE_RUNS).astype(np.intp))
+    return [order[s : s + run] for s in starts]
 
 
 def _tree_block_bytes(working_memory):
@@ -402,7 +434,7 @@ def _build_tree(X, Q, n_neighbors, self_query, backend, working_memory, n_jobs):
         )
         # Only the leading axes were computed: more would not prune anyway.
         needed = _n_components(basis[1], probe_distances[:, -1], X.shape[1])
-        n_components = min(needed, basis[2].shape[1])
+        n_components = min(needed, _MAX_TREE_COMPONENTS + 1, basis[2].shape[1])
     # The residual-norm coordinate only pays when the residual exceeds the budget of
     # _n_components (too many axes needed); within it, it prunes little and costs
     # the tree a dimension.

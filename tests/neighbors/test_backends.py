@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from skrepgeom.neighbors import _knn as knn_module
+from skrepgeom.neighbors import _pca_tree as pca_tree_module
 from skrepgeom.neighbors import explain_backend, kneighbors
 from skrepgeom.neighbors._pca_tree import PCATree, principal_basis, project
 
@@ -83,7 +84,7 @@ def test_tree_coordinates_bound_distances_from_below():
             np.testing.assert_allclose(lower, true, atol=1e-9)
 
 
-def test_principal_basis_matches_numpy_pca():
+def test_principal_basis_matches_numpy_pca(monkeypatch):
     rng = np.random.default_rng(3)
     X = _low_rank(500, 3, 60, rng) * np.linspace(1, 5, 60) + 0.01 * rng.normal(size=(500, 60))
     reference = np.linalg.svd(X - X.mean(0), compute_uv=False) ** 2 / 499
@@ -91,7 +92,10 @@ def test_principal_basis_matches_numpy_pca():
     np.testing.assert_allclose(center, X.mean(axis=0))
     np.testing.assert_allclose(variances, reference, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(axes.T @ axes, np.eye(60), atol=1e-12)
+    # In few features asking for leading axes still gives the whole spectrum (cheaper).
+    np.testing.assert_allclose(principal_basis(X, 5)[1], variances)
     # Leading axes only: the last entry lumps the variance of all the others.
+    monkeypatch.setattr(pca_tree_module, "_RANDOMIZED_SVD_MIN_FEATURES", 0)
     _, leading, leading_axes = principal_basis(X, 5)
     assert leading.shape == (6,) and leading_axes.shape == (60, 5)
     np.testing.assert_allclose(leading[:3], reference[:3], rtol=1e-6)
@@ -147,7 +151,41 @@ def test_auto_picks_brute_on_full_rank_gaussian(monkeypatch):
     choice = explain_backend(X, 2)
     assert choice.backend == "brute"
     assert choice.n_components > 32 and "too many for a tree" in choice.reason
+    assert "the data fill most axes" in choice.reason
     assert set(choice.predicted_seconds) == {"brute"}
+
+
+@pytest.fixture
+def cube8_in_64d():
+    rng = np.random.default_rng(9)
+    rotation = np.linalg.qr(rng.normal(size=(64, 8)))[0].T
+    return (rng.uniform(size=(8000, 8)) @ rotation).astype(np.float32)
+
+
+def test_auto_probes_kd_tree_when_the_bounds_need_many_concentrated_axes(
+    cube8_in_64d, monkeypatch
+):
+    # Timing-free: with the thresholds lowered, the 8 axes this data needs count as
+    # "many" (past the truncated tree) while still at most half of the 64.
+    monkeypatch.setattr(knn_module, "_AUTO_MIN_BRUTE_SECONDS", 0.0)
+    monkeypatch.setattr(knn_module, "_MAX_TREE_COMPONENTS", 4)
+    choice = explain_backend(cube8_in_64d, 2)
+    assert set(choice.predicted_seconds) == {"brute", "kd_tree"}
+    assert choice.n_components == 64 and "every principal axis" in choice.reason
+    assert choice.backend in ("brute", "kd_tree")
+    # Whichever runs, the neighbours are those of brute force (tested exact above).
+    np.testing.assert_array_equal(
+        kneighbors(cube8_in_64d, 2)[1], kneighbors(cube8_in_64d, 2, backend="brute")[1]
+    )
+
+
+def test_auto_skips_the_kd_tree_when_projecting_costs_too_much(cube8_in_64d, monkeypatch):
+    monkeypatch.setattr(knn_module, "_AUTO_MIN_BRUTE_SECONDS", 0.0)
+    monkeypatch.setattr(knn_module, "_MAX_TREE_COMPONENTS", 4)
+    monkeypatch.setattr(knn_module, "_MAX_PROJECTION_SHARE", 0.0)
+    choice = explain_backend(cube8_in_64d, 2)
+    assert choice.backend == "brute" and set(choice.predicted_seconds) == {"brute"}
+    assert "projecting onto every axis" in choice.reason
 
 
 def test_auto_small_problem_skips_the_probe():
