@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.datasets import make_blobs
 
 # Rows generated at a time, so that large float32 sets never exist in float64.
-_ROW_BLOCK = 16_384
+_ROW_BLOCK = 4096
 
 
 def blobs(n_samples, n_features, *, intrinsic=5, noise=0.0, dtype=np.float32):

@@ -133,28 +133,50 @@ def log(message=""):
 # Worker side: memory and time of the current process.
 
 
-def current_rss_mb():
-    """Resident set size of this process now, in MiB (``VmRSS``; NaN off Linux)."""
+def _status_mb(key):
+    """A ``/proc/self/status`` memory line in MiB (NaN off Linux)."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
 
 
-def peak_rss_mb():
-    """Peak resident set size of this process so far, in MiB (``ru_maxrss``).
+def current_rss_mb():
+    """Resident set size of this process now, in MiB (``VmRSS``; NaN off Linux)."""
+    return _status_mb("VmRSS:")
 
-    Meaningful for one measured call only in a fresh process: see :func:`run_worker`.
+
+def peak_rss_mb():
+    """Peak resident set size of this process, in MiB.
+
+    ``VmHWM`` on Linux (the high-water mark :func:`reset_peak_rss` can lower), else
+    ``ru_maxrss``. Meaningful for one measured call only in a fresh process: see
+    :func:`run_worker`.
     """
+    peak = _status_mb("VmHWM:")
+    if peak == peak:
+        return peak
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def reset_peak_rss():
+    """Lower the peak RSS to the current RSS (Linux), so that the next
+    :func:`peak_rss_mb` covers only what runs after: e.g. a search, not the
+    generation of its input. Returns whether the reset happened."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
 
 
 class Timer:
