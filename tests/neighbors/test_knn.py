@@ -192,7 +192,7 @@ _MEMORY_SCRIPT = textwrap.dedent(
     kneighbors(rng.normal(size=(200, 50)).astype(np.float32), 2, backend=backend)
     if backend == "brute":
         X = rng.normal(size=(20_000, 50)).astype(np.float32)
-    else:  # rank 5 in 50 dimensions, the regime of the tree
+    else:  # rank 5 in 50 dimensions, the regime of the trees
         X = (rng.normal(size=(20_000, 5)) @ rng.normal(size=(5, 50))).astype(np.float32)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     distances, indices = kneighbors(X, 2, backend=backend, working_memory=16)
@@ -203,11 +203,12 @@ _MEMORY_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["brute", "pca_tree"])
+@pytest.mark.parametrize("backend", ["brute", "pca_tree", "kd_tree", "auto"])
 def test_peak_memory_is_bounded(backend):
     """Peak RSS of a fresh process grows < 64 MB + outputs (never an N x N matrix: 1.6 GB).
 
-    The tree's index holds (m + 1) float64 per row, 1 MB here.
+    The trees' index holds (m + 1) float64 per row, 1 MB here, or one per feature for
+    the k-d tree in every principal axis, 8 MB.
     """
     out = subprocess.run(
         [sys.executable, "-c", _MEMORY_SCRIPT, backend], capture_output=True, text=True, check=True
