@@ -212,10 +212,12 @@ class FFNet(torch.nn.Module):
             x = _normalize(x, self.p)
         return _activate(self.layers[index](x), self.activation)
 
-    def _layer_into(self, index, x, scale, out, gather):
+    def _layer_into(self, index, x, weight_t, scale, out, gather):
         """Inference output of layer ``index`` written into ``out``.
 
-        ``x`` is the previous layer's output, not yet normalised: ``scale`` holds
+        ``x`` is the previous layer's output, not yet normalised; ``weight_t`` is the
+        layer's weight transposed and contiguous, so dropping input units gathers
+        whole rows of it. ``scale`` holds
         ``1 / (||x||_p + eps)`` per row (``None`` when the network does not
         normalise), applied to the product instead of to ``x``:
         ``W (x s) + b = (W x) s + b``, so ``x`` is read once, by the matmul. Writing
@@ -227,7 +229,6 @@ class FFNet(torch.nn.Module):
         the matmuls are most of the inference time.
         """
         linear = self.layers[index]
-        weight = linear.weight
         if self.activation == "relu":
             # x >= 0, so a column sums to exactly 0 only when it is all zeros (a NaN
             # keeps its column). A column sum and index_select cost a fraction of
@@ -237,8 +238,8 @@ class FFNet(torch.nn.Module):
             if active.shape[0] < 0.9 * x.shape[1]:
                 gathered = gather[: x.shape[0] * active.shape[0]].view(x.shape[0], -1)
                 x = torch.index_select(x, 1, active, out=gathered)
-                weight = weight.index_select(1, active)
-        torch.mm(x, weight.t(), out=out)
+                weight_t = weight_t.index_select(0, active)
+        torch.mm(x, weight_t, out=out)
         if scale is None:
             out.add_(linear.bias)
         else:
@@ -336,6 +337,7 @@ class FFNet(torch.nn.Module):
         ]
         widest_input = max((layer.in_features for layer in self.layers[1:]), default=0)
         gather = torch.empty(rows * widest_input, dtype=dtype, device=X.device)
+        weights_t = [layer.weight.t().contiguous() for layer in self.layers]
         blocks = []
         for start in range(0, X.shape[0], per_chunk):
             chunk = X[start : start + per_chunk]
@@ -345,7 +347,9 @@ class FFNet(torch.nn.Module):
             g = [goodness_of(h, self.goodness)]
             for index in range(1, len(self.layers)):
                 scale = self._input_scale(h, g[-1])
-                h = self._layer_into(index, h, scale, outputs[index][:n_rows], gather)
+                h = self._layer_into(
+                    index, h, weights_t[index], scale, outputs[index][:n_rows], gather
+                )
                 g.append(goodness_of(h, self.goodness))
             blocks.append(torch.stack(g, dim=1).reshape(-1, n_classes, len(g)))
         return torch.cat(blocks)
