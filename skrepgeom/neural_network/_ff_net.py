@@ -217,9 +217,9 @@ class FFNet(torch.nn.Module):
 
         ``x`` is the previous layer's output, not yet normalised; ``weight_t`` is the
         layer's weight transposed and contiguous, so dropping input units gathers
-        whole rows of it. ``scale`` holds
-        ``1 / (||x||_p + eps)`` per row (``None`` when the network does not
-        normalise), applied to the product instead of to ``x``:
+        whole rows of it. ``scale`` holds ``1 / (||x||_p + eps)`` per row (``None``
+        when the network does not normalise), applied to the product instead of to
+        ``x``:
         ``W (x s) + b = (W x) s + b``, so ``x`` is read once, by the matmul. Writing
         into preallocated buffers avoids fresh pages for every chunk (page faults
         cost as much as the elementwise work for 500-unit layers). When ``x`` is a
@@ -337,7 +337,8 @@ class FFNet(torch.nn.Module):
         ]
         widest_input = max((layer.in_features for layer in self.layers[1:]), default=0)
         gather = torch.empty(rows * widest_input, dtype=dtype, device=X.device)
-        weights_t = [layer.weight.t().contiguous() for layer in self.layers]
+        # Layer 0 goes through _first_layer_all_classes, which needs no transpose.
+        weights_t = [None] + [layer.weight.t().contiguous() for layer in self.layers[1:]]
         blocks = []
         for start in range(0, X.shape[0], per_chunk):
             chunk = X[start : start + per_chunk]
