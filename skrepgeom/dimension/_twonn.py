@@ -304,7 +304,7 @@ class TwoNNDimension(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     >>> X, _ = make_swiss_roll(2000, random_state=0)
     >>> twonn = TwoNNDimension(random_state=0).fit(X)
     >>> print(f"{twonn.dimension_:.2f} +/- {twonn.dimension_err_:.2f}")
-    1.93 +/- 0.04
+    1.93 +/- 0.05
     >>> twonn.transform(X[:3]).shape
     (3, 1)
     """
