@@ -29,41 +29,82 @@ def twonn_linear_fit(sorted_log_mu, counts, targets):
     return sum_xy / sum_xx
 
 
-@njit(cache=True, nogil=True)
-def twonn_bootstrap_fits(sorted_log_mu, draws, targets):
-    """:func:`twonn_linear_fit` of every resample ``draws[b]`` (indices into the sample).
+_SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_SPLITMIX_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_SPLITMIX_MUL2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
 
-    A resample with replacement, sorted, is the sorted sample with each value
-    repeated as often as it was drawn: counting the draws replaces a sort. A value
-    drawn ``c`` times at ranks ``r .. r + c - 1`` adds ``x * (T[r + c] - T[r])`` to
-    the cross product, ``T`` the running sum of ``targets``, so each distinct value
-    costs O(1) whatever its count.
+
+@njit(cache=True, nogil=True)
+def splitmix64_next(state):
+    """One step of SplitMix64 (Steele, Lea & Flood 2014): ``(new state, output)``.
+
+    Its state is one 64-bit word, so every bootstrap resample has its own cheap,
+    independent stream.
     """
-    n_resamples, n_draws = draws.shape
+    state = np.uint64(state) + _SPLITMIX_GAMMA
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _SPLITMIX_MUL1
+    z = (z ^ (z >> np.uint64(27))) * _SPLITMIX_MUL2
+    return state, z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def bounded_draw(state, bound, threshold):
+    """Uniform integer in ``[0, bound)``, ``bound < 2**32``: ``(new state, value)``.
+
+    Lemire's multiply-shift (ACM TOMS 2019) on the high 32 bits ``w`` of a
+    SplitMix64 output gives ``(w * bound) >> 32``; ``threshold = 2**32 mod bound``
+    rejects the few words whose low product half would bias it, so every value is
+    exactly equally likely.
+    """
+    while True:
+        state, z = splitmix64_next(state)
+        product = (z >> np.uint64(32)) * bound
+        if (product & _LOW32) >= threshold:
+            return state, product >> np.uint64(32)
+
+
+@njit(cache=True, nogil=True)
+def twonn_bootstrap_fits(sorted_log_mu, seeds, targets):
+    """:func:`twonn_linear_fit` of one resample with replacement per seed.
+
+    Resample ``b`` draws ``N = sorted_log_mu.shape[0]`` indices with
+    :func:`bounded_draw` from the SplitMix64 stream started at ``seeds[b]``, so it
+    depends on its seed only. A resample, sorted, is the sorted sample with each
+    value repeated as often as it was drawn: counting the draws replaces a sort. A
+    value drawn ``c`` times at ranks ``r .. r + c - 1`` adds ``x * (T[r + c] - T[r])``
+    to the cross product, ``T`` the running sum of ``targets``, so each distinct
+    value costs O(1) whatever its count (no branch on ``c == 0``: a missing value
+    adds zero).
+    """
     n_values = sorted_log_mu.shape[0]
     n_keep = targets.shape[0]
+    bound = np.uint64(n_values)
+    threshold = (np.uint64(1 << 32) - bound) % bound
     cumulative = np.zeros(n_keep + 1)
     for rank in range(n_keep):
         cumulative[rank + 1] = cumulative[rank] + targets[rank]
     counts = np.empty(n_values, dtype=np.int32)
-    estimates = np.empty(n_resamples)
-    for b in range(n_resamples):
+    estimates = np.empty(seeds.shape[0])
+    for b in range(seeds.shape[0]):
         counts[:] = 0
-        for i in range(n_draws):
-            counts[draws[b, i]] += 1
+        state = seeds[b]
+        for _ in range(n_values):
+            state, index = bounded_draw(state, bound, threshold)
+            counts[index] += 1
         sum_xy = 0.0
         sum_xx = 0.0
         rank = 0
+        previous = 0.0
         for j in range(n_values):
-            count = counts[j]
-            if count == 0:
-                continue
-            if rank + count > n_keep:
-                count = n_keep - rank
+            count = min(np.int64(counts[j]), n_keep - rank)
             x = sorted_log_mu[j]
-            sum_xy += x * (cumulative[rank + count] - cumulative[rank])
-            sum_xx += x * x * count
             rank += count
+            current = cumulative[rank]
+            sum_xy += x * (current - previous)
+            previous = current
+            sum_xx += x * x * count
             if rank == n_keep:
                 break
         estimates[b] = sum_xy / sum_xx

@@ -212,30 +212,39 @@ class FFNet(torch.nn.Module):
             x = _normalize(x, self.p)
         return _activate(self.layers[index](x), self.activation)
 
-    def layer_inplace(self, index, x):
-        """``layer`` for inference, overwriting ``x``: no temporaries of x's size.
+    def _layer_into(self, index, x, weight_t, scale, out, gather):
+        """Inference output of layer ``index`` written into ``out``.
 
-        Large temporaries are fresh pages for the allocator (page faults), which
-        costs as much as the elementwise work for 500-unit layers. When ``x`` is a
+        ``x`` is the previous layer's output, not yet normalised; ``weight_t`` is the
+        layer's weight transposed and contiguous, so dropping input units gathers
+        whole rows of it. ``scale`` holds ``1 / (||x||_p + eps)`` per row (``None``
+        when the network does not normalise), applied to the product instead of to
+        ``x``:
+        ``W (x s) + b = (W x) s + b``, so ``x`` is read once, by the matmul. Writing
+        into preallocated buffers avoids fresh pages for every chunk (page faults
+        cost as much as the elementwise work for 500-unit layers). When ``x`` is a
         ReLU output, the units silent on every row of ``x`` contribute exact zeros
         and are left out of the matmul: FF layers are sparse (on digits, 3 x 500,
-        about half of the second layer's units are silent on a whole 1024-row chunk),
-        and the matmuls are ~90 % of the inference time.
+        about 40 % of the second layer's units are silent on a whole chunk), and
+        the matmuls are most of the inference time.
         """
-        if self.normalize:
-            x = x.div_(torch.linalg.vector_norm(x, ord=self.p, dim=1, keepdim=True) + _EPS)
         linear = self.layers[index]
-        weight = linear.weight
-        if index > 0 and self.activation == "relu":
+        if self.activation == "relu":
             # x >= 0, so a column sums to exactly 0 only when it is all zeros (a NaN
             # keeps its column). A column sum and index_select cost a fraction of
             # Tensor.any and boolean-mask indexing, which rivalled the saved work.
             active = torch.nonzero(x.sum(dim=0)).squeeze(1)
             # Gathering the columns costs a pass over x: worth it only when it saves more.
             if active.shape[0] < 0.9 * x.shape[1]:
-                x, weight = x.index_select(1, active), weight.index_select(1, active)
-        z = torch.addmm(linear.bias, x, weight.t())
-        return _activate(z, self.activation, inplace=True)
+                gathered = gather[: x.shape[0] * active.shape[0]].view(x.shape[0], -1)
+                x = torch.index_select(x, 1, active, out=gathered)
+                weight_t = weight_t.index_select(0, active)
+        torch.mm(x, weight_t, out=out)
+        if scale is None:
+            out.add_(linear.bias)
+        else:
+            torch.addcmul(linear.bias, out, scale[:, None], out=out)
+        return _activate(out, self.activation, inplace=True)
 
     def normalized(self, x):
         """A layer input as the layer sees it (on the unit sphere when normalising)."""
@@ -261,10 +270,11 @@ class FFNet(torch.nn.Module):
         return self.head(self(X)[-1])
 
     # ------------------------------------------------------------- inference
-    def _first_layer_all_classes(self, X):
-        """Pre-activation of layer 0 for every (sample, class) pair: (n * n_classes, h).
+    def _first_layer_all_classes(self, X, out):
+        """Layer 0's pre-activation for every (sample, class) pair, into ``out``.
 
-        The embedded rows of one sample differ only in the label slot, and their norm
+        ``out`` has shape ``(n * n_classes, h)``, class fastest. The embedded rows of
+        one sample differ only in the label slot, and their norm
         ``||(x_data, label_value)||_p`` does not depend on the class; so the data part
         goes through the weights once per sample and each class adds one weight
         column: ``(W x_data + v W[:, j_c]) / (||.|| + eps) + b``. This does 1/n_classes
@@ -289,23 +299,58 @@ class FFNet(torch.nn.Module):
         else:
             norm = torch.linalg.vector_norm(data, ord=float("inf"), dim=1).clamp_min(value)
         scale = 1.0 / (norm + _EPS)
-        # (n, h) and (n_classes, h): the only n * n_classes * h pass is the addcmul.
+        # (n, h) and (n_classes, h): the only n * n_classes * h pass is the addcmul,
+        # written straight into the contiguous (n, n_classes, h) view of ``out``.
         shared = torch.addcmul(linear.bias, data @ data_weight.t(), scale[:, None])
         per_class = self.label_value * label_columns.t()
-        z = torch.addcmul(shared[:, None, :], scale[:, None, None], per_class[None, :, :])
-        return z.reshape(X.shape[0] * n_classes, -1)
+        torch.addcmul(
+            shared[:, None, :],
+            scale[:, None, None],
+            per_class[None, :, :],
+            out=out.view(X.shape[0], n_classes, -1),
+        )
+        return out
+
+    def _input_scale(self, h, goodness):
+        """``1 / (||h||_p + eps)`` per row, reusing the goodness when it is that norm."""
+        if not self.normalize:
+            return None
+        if self.goodness == "l2":
+            norm = goodness  # both are torch.linalg.vector_norm(h, ord=2, dim=1)
+        else:
+            norm = torch.linalg.vector_norm(h, ord=self.p, dim=1)
+        return 1.0 / (norm + _EPS)
 
     def goodness_all_classes(self, X):
-        """(n, n_classes, n_layers) goodness, one batched pass over n * n_classes rows."""
+        """(n, n_classes, n_layers) goodness, one batched pass over n * n_classes rows.
+
+        Inference only (no autograd): layer outputs are written into buffers reused
+        by every chunk.
+        """
         n_classes = self.n_classes
         per_chunk = max(1, chunk_rows(X.device) // n_classes)
+        rows = min(per_chunk, X.shape[0]) * n_classes
+        dtype = self.layers[0].weight.dtype
+        outputs = [
+            torch.empty((rows, layer.out_features), dtype=dtype, device=X.device)
+            for layer in self.layers
+        ]
+        widest_input = max((layer.in_features for layer in self.layers[1:]), default=0)
+        gather = torch.empty(rows * widest_input, dtype=dtype, device=X.device)
+        # Layer 0 goes through _first_layer_all_classes, which needs no transpose.
+        weights_t = [None] + [layer.weight.t().contiguous() for layer in self.layers[1:]]
         blocks = []
         for start in range(0, X.shape[0], per_chunk):
-            z = self._first_layer_all_classes(X[start : start + per_chunk])
-            h = _activate(z, self.activation, inplace=True)
+            chunk = X[start : start + per_chunk]
+            n_rows = chunk.shape[0] * n_classes
+            h = self._first_layer_all_classes(chunk, outputs[0][:n_rows])
+            h = _activate(h, self.activation, inplace=True)
             g = [goodness_of(h, self.goodness)]
             for index in range(1, len(self.layers)):
-                h = self.layer_inplace(index, h)
+                scale = self._input_scale(h, g[-1])
+                h = self._layer_into(
+                    index, h, weights_t[index], scale, outputs[index][:n_rows], gather
+                )
                 g.append(goodness_of(h, self.goodness))
             blocks.append(torch.stack(g, dim=1).reshape(-1, n_classes, len(g)))
         return torch.cat(blocks)

@@ -17,6 +17,8 @@ from sklearn.pipeline import make_pipeline
 from skrepgeom.dimension import TwoNNDimension, twonn_decimation, twonn_from_distances
 from skrepgeom.exceptions import DuplicateSamplesWarning
 
+from ._reference import bounded_indices
+
 
 @pytest.fixture(scope="module")
 def swiss_roll():
@@ -244,15 +246,17 @@ def test_decimation_level_is_mean_over_disjoint_subsets(swiss_roll):
 
 
 def _bootstrap_numpy(mu, discard_fraction, n_bootstrap, seed):
-    """The documented draws (16-resample blocks, one child generator per block), fitted
-    by sorting every resample."""
+    """The documented draws (one SplitMix64 stream per resample, seeded by a
+    SeedSequence fed from ``seed``), fitted by sorting every resample."""
     entropy = np.random.RandomState(seed).randint(0, 2**32, size=4, dtype=np.uint64)
-    children = np.random.SeedSequence([int(e) for e in entropy]).spawn(-(-n_bootstrap // 16))
-    estimates = []
-    for block, child in enumerate(children):
-        size = min(16, n_bootstrap - 16 * block)
-        draws = np.random.default_rng(child).integers(0, mu.size, size=(size, mu.size), dtype=np.int32)
-        estimates += [_linear_numpy(np.sort(mu)[row], discard_fraction) for row in draws]
+    seeds = np.random.SeedSequence([int(e) for e in entropy]).generate_state(
+        n_bootstrap, dtype=np.uint64
+    )
+    sorted_mu = np.sort(mu)
+    estimates = [
+        _linear_numpy(sorted_mu[bounded_indices(s, mu.size, mu.size)], discard_fraction)
+        for s in seeds
+    ]
     return np.std(estimates, ddof=1)
 
 
@@ -263,7 +267,8 @@ def test_bootstrap_equals_numpy_resampling_and_ignores_n_jobs(cube5):
     distances = twonn.neighbor_distances_
     one = twonn_from_distances(distances, n_bootstrap=40, random_state=3, n_jobs=1)
     two = twonn_from_distances(distances, n_bootstrap=40, random_state=3, n_jobs=2)
-    assert one == two == (twonn.dimension_, twonn.dimension_err_)
+    three = twonn_from_distances(distances, n_bootstrap=40, random_state=3, n_jobs=3)
+    assert one == two == three == (twonn.dimension_, twonn.dimension_err_)
     other_seed = twonn_from_distances(distances, n_bootstrap=40, random_state=4)
     assert other_seed[1] != one[1]
 
