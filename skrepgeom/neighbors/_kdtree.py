@@ -35,7 +35,8 @@ class KDTree:
     points : ndarray of shape (n_samples, n_features)
         Rows to index; meant for few features (a tree prunes little beyond ~16).
     leaf_size : int, default=16
-        Largest number of rows in a leaf.
+        Largest number of rows in a leaf (at least 2); leaves hold more than
+        ``leaf_size / 2`` rows unless there are fewer rows in all.
 
     Attributes
     ----------
@@ -55,8 +56,9 @@ class KDTree:
             raise TypeError(f"points must be float32 or float64, got {points.dtype}.")
         if not np.all(np.isfinite(points)):
             raise ValueError("points contain NaN or infinity.")
-        if int(leaf_size) < 1:
-            raise ValueError(f"leaf_size must be >= 1, got {leaf_size!r}.")
+        if int(leaf_size) < 2:
+            # Halving splits cannot cut every count down to single rows.
+            raise ValueError(f"leaf_size must be >= 2, got {leaf_size!r}.")
         points = np.ascontiguousarray(points)
         n_samples, n_features = points.shape
         self.n_levels = max(0, math.ceil(math.log2(n_samples / int(leaf_size))))
