@@ -191,14 +191,34 @@ def _box_distance(query, node_lo, node_hi, node):
     like the row distances, so it is a floating-point lower bound of them)."""
     total = 0.0
     for f in range(query.shape[0]):
-        value = query[f]
-        if value < node_lo[node, f]:
-            diff = node_lo[node, f] - value
-            total += diff * diff
-        elif value > node_hi[node, f]:
-            diff = value - node_hi[node, f]
-            total += diff * diff
+        # Branch-free: at most one of the two differences is positive.
+        diff = max(node_lo[node, f] - query[f], query[f] - node_hi[node, f], 0.0)
+        total += diff * diff
     return total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sift_down(keys, rows, size, key, row):
+    """Put ``(key, row)`` at the root of the max-heap ``keys[:size]``, ``rows[:size]``
+    (pairs compared by key, then row) in place of its largest pair."""
+    position = 0
+    while True:
+        child = 2 * position + 1
+        if child >= size:
+            break
+        other = child + 1
+        if other < size and (
+            keys[other] > keys[child] or (keys[other] == keys[child] and rows[other] > rows[child])
+        ):
+            child = other
+        if keys[child] > key or (keys[child] == key and rows[child] > row):
+            keys[position] = keys[child]
+            rows[position] = rows[child]
+            position = child
+        else:
+            break
+    keys[position] = key
+    rows[position] = row
 
 
 @njit(cache=True, nogil=True)
@@ -207,9 +227,10 @@ def _kdtree_query_range(data, perm, node_start, node_end, node_lo, node_hi, n_le
     """Search query rows ``first:last`` depth first, nearer child first.
 
     ``data`` holds the indexed rows in leaf order (``data[p]`` is row ``perm[p]``).
-    Each query keeps its ``n_neighbors`` best ``(squared distance, row)`` pairs in
-    ascending order, ties by smaller row, and skips the row ``own[i]`` (-1: none).
-    A node is skipped only when its box is strictly farther than the current last
+    Each query keeps its ``n_neighbors`` best ``(squared distance, row)`` pairs in a
+    max-heap ordered by distance then row (so ties keep the smaller row), sorted at
+    the end, and skips the row ``own[i]`` (-1: none).
+    A node is skipped only when its box is strictly farther than the current k-th
     pair, so a tied row of smaller index is never missed. Missing neighbours (fewer
     rows than asked) come out as distance ``inf`` and index ``n_samples``.
     """
@@ -220,7 +241,6 @@ def _kdtree_query_range(data, perm, node_start, node_end, node_lo, node_hi, n_le
     stack_node = np.empty(n_levels + 2, dtype=np.int64)
     stack_bound = np.empty(n_levels + 2, dtype=np.float64)
     query = np.empty(n_features, dtype=np.float64)
-    last_slot = n_neighbors - 1
     for i in range(first, last):
         for f in range(n_features):
             query[f] = np.float64(queries[i, f])
@@ -234,7 +254,7 @@ def _kdtree_query_range(data, perm, node_start, node_end, node_lo, node_hi, n_le
         while top > 0:
             top -= 1
             node = stack_node[top]
-            if stack_bound[top] > best_key[last_slot]:
+            if stack_bound[top] > best_key[0]:
                 continue
             if node >= n_inner:
                 for p in range(node_start[node], node_end[node]):
@@ -245,23 +265,13 @@ def _kdtree_query_range(data, perm, node_start, node_end, node_lo, node_hi, n_le
                     for f in range(n_features):
                         diff = query[f] - np.float64(data[p, f])
                         total += diff * diff
-                    worst = best_key[last_slot]
-                    if total < worst or (total == worst and row < best_index[last_slot]):
-                        position = last_slot
-                        while position > 0 and (
-                            best_key[position - 1] > total
-                            or (best_key[position - 1] == total and best_index[position - 1] > row)
-                        ):
-                            best_key[position] = best_key[position - 1]
-                            best_index[position] = best_index[position - 1]
-                            position -= 1
-                        best_key[position] = total
-                        best_index[position] = row
+                    if total < best_key[0] or (total == best_key[0] and row < best_index[0]):
+                        _sift_down(best_key, best_index, n_neighbors, total, row)
                 continue
             left = 2 * node + 1
             left_bound = _box_distance(query, node_lo, node_hi, left)
             right_bound = _box_distance(query, node_lo, node_hi, left + 1)
-            worst = best_key[last_slot]
+            worst = best_key[0]
             # Pushed farther first so that the nearer child is searched next.
             if left_bound <= right_bound:
                 if right_bound <= worst:
@@ -281,6 +291,11 @@ def _kdtree_query_range(data, perm, node_start, node_end, node_lo, node_hi, n_le
                     stack_node[top] = left + 1
                     stack_bound[top] = right_bound
                     top += 1
+        # Heap sort: the largest pair goes to the end, the heap shrinks by one.
+        for size in range(n_neighbors - 1, 0, -1):
+            key, row = best_key[size], best_index[size]
+            best_key[size], best_index[size] = best_key[0], best_index[0]
+            _sift_down(best_key, best_index, size, key, row)
         for c in range(n_neighbors):
             distances[i, c] = np.sqrt(best_key[c])
             indices[i, c] = best_index[c]
