@@ -183,3 +183,30 @@ def test_bad_queries_are_refused():
         tree.query(np.zeros((3, 2)), 0)
     with pytest.raises(ValueError, match="exclude"):
         tree.query(np.zeros((3, 2)), 1, exclude=np.zeros(2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_principal_coordinate_search_is_the_same_with_either_tree(dtype, monkeypatch):
+    from scipy.spatial import cKDTree
+
+    from skrepgeom.neighbors import _pca_tree, kneighbors
+
+    rng = np.random.default_rng(5)
+    X = (rng.normal(size=(700, 3)) @ rng.normal(size=(3, 12))).astype(dtype)
+    X[350:] = X[:350]  # duplicates at distance 0
+    queries = np.vstack([X[::13], rng.normal(size=(20, 12)).astype(dtype)])
+    assert isinstance(_pca_tree.coordinate_tree(np.zeros((10, 3))), KDTree)
+    results = {}
+    for limit in (_pca_tree._NUMBA_TREE_MAX_COORDINATES, 0):
+        monkeypatch.setattr(_pca_tree, "_NUMBA_TREE_MAX_COORDINATES", limit)
+        expected_type = KDTree if limit else cKDTree
+        assert isinstance(_pca_tree.PCATree(X, 3).tree, expected_type)
+        results[limit] = [kneighbors(X, 5, backend=backend, query=query)
+                          for backend in ("pca_tree", "kd_tree") for query in (None, queries)]
+    for ours, scipy_tree in zip(*results.values()):
+        np.testing.assert_array_equal(ours[1], scipy_tree[1])
+        np.testing.assert_array_equal(ours[0], scipy_tree[0])
+    # And the same as the brute force written here.
+    np.testing.assert_array_equal(
+        next(iter(results.values()))[0][1], brute_knn(X, X, 5, exclude=np.arange(len(X)))[1]
+    )
