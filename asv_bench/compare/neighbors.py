@@ -308,6 +308,33 @@ def trees_once(generator, n_samples, kwargs, n_components, n_neighbors, repeats)
     return result
 
 
+def tree_search_once(backend, limit, repeats):
+    """Worker: the whole exact search of ``blobs 10`` (k = 2, the search inside
+    ``TwoNNDimension``) with the principal-coordinate tree chosen as in the package
+    (``limit=None``) or always scipy's (``limit=0``), timed ``repeats`` times."""
+    import hashlib
+    import time
+
+    import numpy as np
+
+    from skrepgeom.neighbors import _pca_tree, kneighbors
+
+    if limit is not None:
+        _pca_tree._NUMBA_TREE_MAX_COORDINATES = limit
+    X = _data("blobs", TREE_SEARCH_N, {"n_features": 10})
+    kneighbors(X[:3000], N_NEIGHBORS, backend=backend)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _, indices = kneighbors(X, N_NEIGHBORS, backend=backend)
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": float(np.median(seconds)),
+            "digest": hashlib.sha1(indices.astype("int64").tobytes()).hexdigest()[:12]}
+
+
+TREE_SEARCH_N = 200_000
+
+
 def tree_case(args):
     """The k-d tree table: scipy's cKDTree against the Numba tree, 1 thread."""
     n = args.tree_n
@@ -339,6 +366,23 @@ def tree_case(args):
         _harness.log(line)
     _harness.log("(seconds, medians; ours/ckd: build + query; query: query alone; cpu: "
                  "build + query in process CPU time, less skewed by a loaded machine)")
+    _harness.log(_harness.load_line())
+    _harness.log(f"\nkneighbors(blobs 10, n={TREE_SEARCH_N}, k={N_NEIGHBORS}), 1 thread, "
+                 f"medians of {args.repeats}, the tree inside the backend:")
+    for backend in ("pca_tree", "kd_tree"):
+        runs = {name: _harness.run_worker(sys.executable, __file__, "tree_search_once",
+                                          {"backend": backend, "limit": value,
+                                           "repeats": args.repeats},
+                                          threads=1, timeout=args.timeout)
+                for name, value in (("cKDTree", 0), ("Numba", None))}
+        failed = [r["error"][-300:] for r in runs.values() if "error" in r]
+        if failed:
+            _harness.log(f"  {backend}: {failed}")
+            continue
+        ckd, ours = runs["cKDTree"]["seconds"], runs["Numba"]["seconds"]
+        _harness.log(f"  backend={backend!r}: cKDTree {ckd:.2f} s, Numba tree {ours:.2f} s, "
+                     f"ratio {ours / ckd:.2f}, same indices "
+                     f"{runs['cKDTree']['digest'] == runs['Numba']['digest']}")
     _harness.log(_harness.load_line())
 
 

@@ -46,6 +46,18 @@ class KDTree:
         ``points[indices]``.
     n_levels : int
         Depth of the tree (``2 ** n_levels`` leaves).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrepgeom.neighbors._kdtree import KDTree
+    >>> tree = KDTree(np.array([[0.0], [1.0], [3.0], [1.0]]), leaf_size=2)
+    >>> distances, indices = tree.kneighbors_self(2)
+    >>> indices
+    array([[1, 3],
+           [3, 0],
+           [1, 3],
+           [1, 0]])
     """
 
     def __init__(self, points, leaf_size=16):
