@@ -28,11 +28,23 @@ in-memory (target <= 1.3), 2 workers / 1 worker (target <= 0.65) and the paralle
 efficiency ``t1 / (2 t2)``, each worker's peak RSS growth, the tasks of the graph and the
 block pairs among them. Only meaningful on a quiet machine.
 
+``--case tree`` compares the two k-d trees a tree backend can run on, scipy's
+``cKDTree`` (as the backends build it: sliding midpoint, compact nodes) and the Numba
+``KDTree`` of ``skrepgeom/neighbors/_kdtree.py``, on the same principal coordinates of
+``--tree-n`` rows (200k): build, and a query of every row in the tree's leaf order for
+its k = 3 and k = 101 nearest (self included, as the principal-coordinate search asks
+for candidates), 1 thread, in one subprocess per cell with the two trees interleaved,
+medians of ``--repeats``. Regimes: ``blobs 10`` in its 5 leading coordinates
+(``pca_tree``) and in all 10 (``kd_tree``), ``cube8 64`` in 8 (k = 3 only). It prints
+seconds, ours / cKDTree (wall time of build + query, of the query alone, and process CPU
+time) and the largest difference between the two trees' distances.
+
 Usage, from the repository root::
 
     .venv/bin/python asv_bench/compare/neighbors.py --quick --repeats 1
     .venv/bin/python asv_bench/compare/neighbors.py --repeats 3
     .venv/bin/python asv_bench/compare/neighbors.py --case dask [--dask-n 400000]
+    .venv/bin/python asv_bench/compare/neighbors.py --case tree [--tree-n 200000]
 
 Timings depend on the machine and on whatever else runs on it: the load is printed.
 """
@@ -250,6 +262,136 @@ def dask_case(args):
     _harness.log(_harness.load_line())
 
 
+TREE_REGIMES = [
+    # (label, generator, keyword arguments, principal coordinates, neighbour counts)
+    ("blobs 10", "blobs", {"n_features": 10}, 5, (3, 101)),
+    ("blobs 10", "blobs", {"n_features": 10}, 10, (3, 101)),
+    # k = 101 in a uniform 8-D cube takes minutes per tree at 200k rows.
+    ("cube8 64", "rotated_cube", {"n_features": 64}, 8, (3,)),
+]
+
+
+def trees_once(generator, n_samples, kwargs, n_components, n_neighbors, repeats):
+    """Worker: cKDTree and the Numba KDTree on the same coordinates, interleaved."""
+    import time
+
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    from skrepgeom.neighbors._kdtree import KDTree
+    from skrepgeom.neighbors._pca_tree import principal_basis, project
+
+    X = _data(generator, n_samples, kwargs)
+    center, _, axes = principal_basis(X)
+    Z = project(X, center, axes, n_components, 8192, with_residual=False)
+    # Compile (or load) the kernels before timing.
+    small = KDTree(Z[:2000])
+    small.query(small.data, n_neighbors)
+    times = {"ckd_build": [], "ckd_query": [], "ours_build": [], "ours_query": [],
+             "ckd_cpu": [], "ours_cpu": []}
+    for _ in range(repeats):
+        cpu, start = time.process_time(), time.perf_counter()
+        reference = cKDTree(Z, balanced_tree=False, compact_nodes=True, copy_data=False)
+        built = time.perf_counter()
+        ckd_distances, _ = reference.query(Z[reference.indices], k=n_neighbors)
+        times["ckd_build"].append(built - start)
+        times["ckd_query"].append(time.perf_counter() - built)
+        times["ckd_cpu"].append(time.process_time() - cpu)
+        cpu, start = time.process_time(), time.perf_counter()
+        ours = KDTree(Z)
+        built = time.perf_counter()
+        distances, _ = ours.query(ours.data, n_neighbors)
+        times["ours_build"].append(built - start)
+        times["ours_query"].append(time.perf_counter() - built)
+        times["ours_cpu"].append(time.process_time() - cpu)
+    # Each tree queried its own leaf order: compare each row's distances.
+    ckd_rows = np.empty_like(ckd_distances)
+    ckd_rows[reference.indices] = ckd_distances
+    our_rows = np.empty_like(distances)
+    our_rows[ours.indices] = distances
+    result = {key: float(np.median(value)) for key, value in times.items()}
+    result["max_difference"] = float(np.max(np.abs(ckd_rows - our_rows)))
+    return result
+
+
+def tree_search_once(backend, limit, repeats):
+    """Worker: the whole exact search of ``blobs 10`` (k = 2, the search inside
+    ``TwoNNDimension``) with the principal-coordinate tree chosen as in the package
+    (``limit=None``) or always scipy's (``limit=0``), timed ``repeats`` times."""
+    import hashlib
+    import time
+
+    import numpy as np
+
+    from skrepgeom.neighbors import _pca_tree, kneighbors
+
+    if limit is not None:
+        _pca_tree._NUMBA_TREE_MAX_COORDINATES = limit
+    X = _data("blobs", TREE_SEARCH_N, {"n_features": 10})
+    kneighbors(X[:3000], N_NEIGHBORS, backend=backend)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _, indices = kneighbors(X, N_NEIGHBORS, backend=backend)
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": float(np.median(seconds)),
+            "digest": hashlib.sha1(indices.astype("int64").tobytes()).hexdigest()[:12]}
+
+
+TREE_SEARCH_N = 200_000
+
+
+def tree_case(args):
+    """The k-d tree table: scipy's cKDTree against the Numba tree, 1 thread."""
+    n = args.tree_n
+    _harness.log(_harness.header("neighbors --case tree", n=n, repeats=args.repeats, threads=1))
+    header = (f"{'regime':<10} {'m':>3} {'k':>4} {'ckd build':>9} {'ckd query':>9} "
+              f"{'our build':>9} {'our query':>9} {'ours/ckd':>8} {'query':>6} {'cpu':>6} "
+              f"{'max |dd|':>9}")
+    lines = []
+    for label, generator, kwargs, n_components, neighbor_counts in TREE_REGIMES:
+        for k in neighbor_counts:
+            r = _harness.run_worker(sys.executable, __file__, "trees_once",
+                                    {"generator": generator, "n_samples": n, "kwargs": kwargs,
+                                     "n_components": n_components, "n_neighbors": k,
+                                     "repeats": args.repeats},
+                                    threads=1, timeout=args.timeout)
+            if "error" in r:
+                _harness.log(f"  {label} m={n_components} k={k}: {r['error'][-300:]}")
+                continue
+            total = _harness.ratio(r["ours_build"] + r["ours_query"],
+                                   r["ckd_build"] + r["ckd_query"])
+            line = (f"{label:<10} {n_components:>3} {k:>4} {r['ckd_build']:>9.3f} "
+                    f"{r['ckd_query']:>9.3f} {r['ours_build']:>9.3f} {r['ours_query']:>9.3f} "
+                    f"{total:>8.2f} {r['ours_query'] / r['ckd_query']:>6.2f} "
+                    f"{r['ours_cpu'] / r['ckd_cpu']:>6.2f} {r['max_difference']:>9.1e}")
+            lines.append(line)
+            _harness.log(line)
+    _harness.log("\n" + header)
+    for line in lines:
+        _harness.log(line)
+    _harness.log("(seconds, medians; ours/ckd: build + query; query: query alone; cpu: "
+                 "build + query in process CPU time, less skewed by a loaded machine)")
+    _harness.log(_harness.load_line())
+    _harness.log(f"\nkneighbors(blobs 10, n={TREE_SEARCH_N}, k={N_NEIGHBORS}), 1 thread, "
+                 f"medians of {args.repeats}, the tree inside the backend:")
+    for backend in ("pca_tree", "kd_tree"):
+        runs = {name: _harness.run_worker(sys.executable, __file__, "tree_search_once",
+                                          {"backend": backend, "limit": value,
+                                           "repeats": args.repeats},
+                                          threads=1, timeout=args.timeout)
+                for name, value in (("cKDTree", 0), ("Numba", None))}
+        failed = [r["error"][-300:] for r in runs.values() if "error" in r]
+        if failed:
+            _harness.log(f"  {backend}: {failed}")
+            continue
+        ckd, ours = runs["cKDTree"]["seconds"], runs["Numba"]["seconds"]
+        _harness.log(f"  backend={backend!r}: cKDTree {ckd:.2f} s, Numba tree {ours:.2f} s, "
+                     f"ratio {ours / ckd:.2f}, same indices "
+                     f"{runs['cKDTree']['digest'] == runs['Numba']['digest']}")
+    _harness.log(_harness.load_line())
+
+
 def _cell(result_list):
     ok = [r for r in result_list if "error" not in r]
     summary = _harness.summarize([r["seconds"] for r in ok])
@@ -265,12 +407,16 @@ def main(argv=None):
     parser.add_argument("--regime", action="append", help="run only these regime labels")
     parser.add_argument("--sizes", default="all", choices=["all", "small", "large"])
     parser.add_argument("--skip-rss", action="store_true", help="skip the 200k x 1000 RSS row")
-    parser.add_argument("--case", default="backends", choices=["backends", "dask"],
-                        help="the backend grid (default) or the dask scale-out case")
+    parser.add_argument("--case", default="backends", choices=["backends", "dask", "tree"],
+                        help="the backend grid (default), the dask scale-out case or the "
+                             "k-d tree comparison")
     parser.add_argument("--dask-n", type=int, default=400_000, help="rows of the dask case")
+    parser.add_argument("--tree-n", type=int, default=200_000, help="rows of the tree case")
     args = parser.parse_args(argv)
     if args.case == "dask":
         return dask_case(args)
+    if args.case == "tree":
+        return tree_case(args)
     factor = args.quick_factor if args.quick else 1
     _harness.log(_harness.header("neighbors", quick=args.quick, factor=factor,
                                  repeats=args.repeats, timeout=args.timeout, threads=1))

@@ -89,7 +89,8 @@ def kneighbors(
             "dask"}, default="auto"
         ``"brute"``: blocked ``||q||^2 + ||x||^2 - 2 q.x`` scan with BLAS, fused
         with a Numba top-k selection (float32 GEMM for float32 data), never an
-        N x N matrix. ``"pca_tree"``: :class:`scipy.spatial.cKDTree` over the
+        N x N matrix. ``"pca_tree"``: a k-d tree (Numba up to 10 coordinates,
+        else :class:`scipy.spatial.cKDTree`) over the
         leading principal coordinates and the residual norm, whose distances bound
         the true ones from below; candidates are re-ranked exactly until the bound
         certifies them, so its cost follows the intrinsic dimension. ``"kd_tree"``:

@@ -26,6 +26,7 @@ import math
 import numpy as np
 from joblib import Parallel, delayed
 
+from skrepgeom.neighbors._kdtree import KDTree
 from skrepgeom.neighbors._kernels import exact_rerank
 from skrepgeom.utils._parallel import n_workers as _n_workers
 
@@ -108,13 +109,27 @@ def project(X, center, axes, n_components, row_block, with_residual=True):
     return Z
 
 
+# Coordinates up to which the Numba k-d tree searches faster than scipy's cKDTree
+# (asv_bench/compare/neighbors.py --case tree); beyond, cKDTree is kept (not measured).
+_NUMBA_TREE_MAX_COORDINATES = 10
+
+
+def coordinate_tree(Z):
+    """The k-d tree over the ``z`` coordinates: both answer ``query(Z, k=)`` and give
+    their leaf order as ``indices``; results are exact either way."""
+    if Z.shape[1] <= _NUMBA_TREE_MAX_COORDINATES:
+        return KDTree(Z)
+    from scipy.spatial import cKDTree
+
+    # Median splits cost more to build than they save here; compact nodes query faster.
+    return cKDTree(Z, balanced_tree=False, compact_nodes=True, copy_data=False)
+
+
 class PCATree:
     """The ``z`` index of ``X`` and its exact search (see the module docstring)."""
 
     def __init__(self, X, n_components, *, basis=None, working_memory_bytes=2**26,
                  with_residual=True):
-        from scipy.spatial import cKDTree
-
         self.X = X
         self._row_block = row_block(X.shape[1], working_memory_bytes)
         if basis is None:
@@ -127,8 +142,7 @@ class PCATree:
         self.Z = project(
             X, self.center, self.axes, self.n_components, self._row_block, with_residual
         )
-        # Median splits cost more to build than they save here; compact nodes query faster.
-        self.tree = cKDTree(self.Z, balanced_tree=False, compact_nodes=True, copy_data=False)
+        self.tree = coordinate_tree(self.Z)
         # Tree and exact distances both carry float64 rounding, relative to the
         # data's scale: certificates keep a margin far above it.
         scale = math.sqrt(float(np.max(np.einsum("ij,ij->i", self.Z, self.Z))))
