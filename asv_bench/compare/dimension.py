@@ -358,6 +358,8 @@ def main(argv=None):
         help="venv for the anchors, created if missing and kept; default: a temporary one",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per measurement")
+    parser.add_argument("--rows", action="append",
+                        help="measure only these row keys of the case (e.g. dadapy1, auto1)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
@@ -371,6 +373,8 @@ def main(argv=None):
     try:
         for case in cases:
             rows = case_rows(case, args.quick, data_dir, pythons)
+            if args.rows:
+                rows = [row for row in rows if row["key"] in args.rows]
             results = {row["key"]: [] for row in rows}
             for row in rows:
                 if row["python"] is None:
