@@ -331,7 +331,8 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
     if compute:
         # The blocks come back one by one and are joined here: computing the dask
         # arrays would join them in a task on a worker first, which would then hold
-        # all N lists twice.
+        # all N lists twice, and their conversion to an array graph drops the
+        # priorities set above.
         blocks = dask.compute(*results)
         return (np.concatenate([block[0] for block in blocks]),
                 np.concatenate([block[1] for block in blocks]))
