@@ -138,6 +138,15 @@ def as_dask_points(X, name, working_memory):
     return da.concatenate(blocks), source
 
 
+def _centered_norms(block, center, side):
+    """Squared norms of the rows of ``block - center``, centred ``side`` rows at a time."""
+    norms = np.empty(block.shape[0], dtype=block.dtype)
+    for start in range(0, block.shape[0], side):
+        centered = block[start:start + side] - center
+        norms[start:start + side] = np.einsum("ij,ij->i", centered, centered)
+    return norms
+
+
 def _candidate_lists(rows, columns, center, n_rows_candidates, n_columns_candidates, kind, side):
     """Top candidates by ``||x||^2 - 2 q.x`` of a block pair, scanned in square tiles.
 
@@ -146,13 +155,11 @@ def _candidate_lists(rows, columns, center, n_rows_candidates, n_columns_candida
     blocks of a self-query: the rows' lists and the columns' lists from the same
     tiles) or ``"query"`` (the rows' lists only). Indices are local to the block.
     """
-    centered_rows = rows - center
-    row_norms = np.einsum("ij,ij->i", centered_rows, centered_rows)
-    if kind == "diagonal":
-        centered_columns, column_norms = centered_rows, row_norms
-    else:
-        centered_columns = columns - center
-        column_norms = np.einsum("ij,ij->i", centered_columns, centered_columns)
+    # Tiles are centred as they are used, not whole blocks: the same values (an
+    # elementwise difference), two block copies less in memory, for side * n_features
+    # subtractions per side**2 * n_features products.
+    row_norms = _centered_norms(rows, center, side)
+    column_norms = row_norms if kind == "diagonal" else _centered_norms(columns, center, side)
     n_rows, n_columns = rows.shape[0], columns.shape[0]
     row_key = np.full((n_rows, n_rows_candidates), np.inf, dtype=rows.dtype)
     row_index = np.full((n_rows, n_rows_candidates), -1, dtype=np.int64)
@@ -161,11 +168,11 @@ def _candidate_lists(rows, columns, center, n_rows_candidates, n_columns_candida
     tile = np.empty((side, side), dtype=rows.dtype)
     for r0 in range(0, n_rows, side):
         r1 = min(r0 + side, n_rows)
-        scaled_rows = -2 * centered_rows[r0:r1]
+        scaled_rows = -2 * (rows[r0:r1] - center)
         for c0 in range(r0 if kind == "diagonal" else 0, n_columns, side):
             c1 = min(c0 + side, n_columns)
             products = tile[: r1 - r0, : c1 - c0]
-            np.matmul(scaled_rows, centered_columns[c0:c1].T, out=products)
+            np.matmul(scaled_rows, (columns[c0:c1] - center).T, out=products)
             if n_rows_candidates:
                 update_topk(products, column_norms[c0:c1], c0, r0,
                             kind == "diagonal" and c0 == r0, row_key[r0:r1], row_index[r0:r1])
@@ -176,10 +183,10 @@ def _candidate_lists(rows, columns, center, n_rows_candidates, n_columns_candida
     return row_index, column_index
 
 
-def _exact_best(query, data, candidates, n_neighbors, data_start):
+def _exact_best(query, data, candidates, n_neighbors, data_start, index_dtype):
     """Exact float64 distances of the candidates, best ``n_neighbors`` (padded)."""
     distances = np.full((query.shape[0], n_neighbors), np.inf)
-    indices = np.full((query.shape[0], n_neighbors), -1, dtype=np.int64)
+    indices = np.full((query.shape[0], n_neighbors), -1, dtype=index_dtype)
     kept = min(n_neighbors, candidates.shape[1])
     if kept:
         best_distances = np.empty((query.shape[0], kept))
@@ -197,14 +204,15 @@ def _load(block, start, name):
     return np.ascontiguousarray(block)
 
 
-def pair_task(rows, columns, center, n_neighbors, kind, row_start, column_start, side):
+def pair_task(rows, columns, center, n_neighbors, kind, row_start, column_start, side,
+              index_dtype=np.int64):
     """Exact ``n_neighbors`` best of one block pair: the task of the dask graph.
 
     ``rows`` and ``columns`` are blocks of ``X`` (or ``(FileRows, start, stop)`` to
     read), whose first rows have global indices ``row_start`` and ``column_start``.
     Returns ``(distances, indices)`` of the rows among the columns, and for
     ``kind="symmetric"`` also those of the columns among the rows; indices are
-    global, unfilled entries are ``(inf, -1)``.
+    global (of ``index_dtype``), unfilled entries are ``(inf, -1)``.
     """
     rows = _load(rows, row_start, "query" if kind == "query" else "X")
     columns = rows if kind == "diagonal" else _load(columns, column_start, "X")
@@ -216,10 +224,11 @@ def pair_task(rows, columns, center, n_neighbors, kind, row_start, column_start,
         row_index, column_index = _candidate_lists(
             rows, columns, center, n_rows_candidates, n_columns_candidates, kind, side
         )
-    result = _exact_best(rows, columns, row_index, n_neighbors, column_start)
+    result = _exact_best(rows, columns, row_index, n_neighbors, column_start, index_dtype)
     if kind != "symmetric":
         return result
-    return result, _exact_best(columns, rows, column_index, n_neighbors, row_start)
+    return result, _exact_best(columns, rows, column_index, n_neighbors, row_start,
+                                index_dtype)
 
 
 def merge_task(parts):
@@ -230,6 +239,11 @@ def merge_task(parts):
     order = np.lexsort((indices, distances), axis=1)[:, :n_neighbors]
     return (np.take_along_axis(distances, order, axis=1),
             np.take_along_axis(indices, order, axis=1))
+
+
+def _finished(merged):
+    """A block's merged ``(distances, indices)``, indices as ``intp``."""
+    return merged[0], merged[1].astype(np.intp)
 
 
 def _merge_in_arrival_order(parts):
@@ -281,6 +295,9 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
         rows, row_spans = columns, column_spans
     else:
         rows, row_spans = _block_inputs(query, query_source)
+    # Lists in flight hold 4-byte indices when every global index fits: 12 bytes a
+    # neighbour instead of 16 (the results are widened to intp at the end).
+    index_dtype = np.int32 if X.shape[0] < 2**31 else np.int64
     pair = dask.delayed(pair_task, pure=True)
     pair2 = dask.delayed(pair_task, pure=True, nout=2)
     parts = [[] for _ in rows]
@@ -293,29 +310,35 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
                 order -= 1
                 with dask.annotate(priority=order):
                     parts[i].append(pair(row_block, column_block, center, n_neighbors,
-                                         "query", row_start, column_start, side))
+                                         "query", row_start, column_start, side,
+                                         index_dtype))
             continue
         order -= 1
         with dask.annotate(priority=order):
             parts[i].append(pair(row_block, None, center, n_neighbors, "diagonal",
-                                 row_start, row_start, side))
+                                 row_start, row_start, side, index_dtype))
         for j in range(i + 1, len(columns)):
             column_start = column_spans[j][0]
             order -= 1
             with dask.annotate(priority=order):
                 for_rows, for_columns = pair2(row_block, columns[j], center, n_neighbors,
-                                              "symmetric", row_start, column_start, side)
+                                              "symmetric", row_start, column_start, side,
+                                              index_dtype)
             parts[i].append(for_rows)
             parts[j].append(for_columns)
-    distances, indices = [], []
-    for block_parts, (start, stop) in zip(parts, row_spans):
-        merged = _merge_in_arrival_order(block_parts)
-        shape = (stop - start, n_neighbors)
-        distances.append(da.from_delayed(dask.delayed(operator.getitem)(merged, 0),
-                                         shape=shape, dtype=np.float64))
-        indices.append(da.from_delayed(dask.delayed(operator.getitem)(merged, 1),
-                                       shape=shape, dtype=np.int64))
-    distances, indices = da.concatenate(distances), da.concatenate(indices).astype(np.intp)
+    finish = dask.delayed(_finished, pure=True, nout=2)
+    results = [finish(_merge_in_arrival_order(block_parts)) for block_parts in parts]
     if compute:
-        return dask.compute(distances, indices)
-    return distances, indices
+        # The blocks come back one by one and are joined here: computing the dask
+        # arrays would join them in a task on a worker first, which would then hold
+        # all N lists twice, and their conversion to an array graph drops the
+        # priorities set above.
+        blocks = dask.compute(*results)
+        return (np.concatenate([block[0] for block in blocks]),
+                np.concatenate([block[1] for block in blocks]))
+    distances, indices = [], []
+    for (block_distances, block_indices), (start, stop) in zip(results, row_spans):
+        shape = (stop - start, n_neighbors)
+        distances.append(da.from_delayed(block_distances, shape=shape, dtype=np.float64))
+        indices.append(da.from_delayed(block_indices, shape=shape, dtype=np.intp))
+    return da.concatenate(distances), da.concatenate(indices)
