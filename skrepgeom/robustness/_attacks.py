@@ -209,7 +209,10 @@ def _random_start(x, eps, norm, generator):
 
 def pgd_tensor(module, x, y, *, eps, norm, steps, step_size, random_start, eot_samples, loss,
                clip, generator):
-    """PGD on tensors (one restart): the loop every public attack and the trainers share."""
+    """PGD on tensors (one restart): the loop every public attack and the trainers share.
+
+    ``eps`` and ``step_size`` are numbers or per-row tensors broadcasting against ``x``.
+    """
     x = x.detach()
     x_adv = _project(_random_start(x, eps, norm, generator), x, eps, norm, clip) if random_start else x
     for _ in range(steps):

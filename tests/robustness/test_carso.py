@@ -1,9 +1,11 @@
 import math
 import pickle
+import struct
 
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -15,8 +17,7 @@ from skrepgeom.robustness import (
     make_robust_scorer,
     pgd,
 )
-from skrepgeom.robustness._carso import tap_outputs
-from skrepgeom.utils._torch import make_generator
+from skrepgeom.robustness._carso import row_latents, tap_outputs
 
 from .conftest import TINY_CARSO
 
@@ -25,6 +26,28 @@ def _peel_reference(logits):
     s = np.exp(logits.astype(np.float64)).sum(axis=2)
     e = np.exp(s - s.max(axis=1, keepdims=True))
     return np.log(e / e.sum(axis=1, keepdims=True))
+
+
+def _row_draws_reference(row, seed, k, latent_dim):
+    """Prior draws of one row, from the documented scheme, in plain Python integers."""
+    mask, golden = 2**64 - 1, 0x9E3779B97F4A7C15
+
+    def mix(h):  # SplitMix64 finaliser
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & mask
+        return h ^ (h >> 31)
+
+    key = 0
+    for j, value in enumerate(np.asarray(row, dtype=np.float64)):
+        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+        key ^= mix((bits + (j + 1) * golden) & mask)
+    key = mix(key ^ mix(seed))
+    size = k * latent_dim
+    u = [((mix((key + (i + 1) * golden) & mask) >> 11) + 0.5) * 2.0**-53
+         for i in range(2 * size)]
+    z = [math.sqrt(-2 * math.log(u[i])) * math.cos(2 * math.pi * u[size + i])
+         for i in range(size)]
+    return np.array(z).reshape(k, latent_dim)
 
 
 def test_default_taps_are_the_hidden_pre_activations(digits, tiny_carso, tiny_at):
@@ -47,8 +70,9 @@ def test_predictions_use_peel_over_f_on_reconstructions(digits, tiny_carso, tiny
     _, X_test, _, _ = digits
     X = X_test[:20]
     k = tiny_carso.n_reconstructions
-    generator = make_generator(tiny_carso._inference_seed, "cpu")
-    z = torch.randn((k, len(X), tiny_carso.latent_dim), generator=generator)
+    z = np.stack([_row_draws_reference(row, tiny_carso._inference_seed, k,
+                                       tiny_carso.latent_dim) for row in X], axis=1)
+    z = torch.as_tensor(z, dtype=torch.float32)
     purifier = tiny_carso.purifier_module_
     with torch.no_grad():
         taps = tap_outputs(tiny_at.module_, ["0", "2"], torch.as_tensor(X))
@@ -75,6 +99,25 @@ def test_outputs_shapes_ranges_and_determinism(digits, tiny_carso):
     assert conditions.shape == (10, 8)
     assert list(tiny_carso.get_feature_names_out())[:2] == ["carsoclassifier0", "carsoclassifier1"]
     assert tiny_carso.attack_surrogates_ == ("peel", "mean_logit")
+
+
+def test_latent_draws_depend_only_on_the_row(digits, tiny_carso):
+    _, X_test, _, _ = digits
+    X = X_test[:60]
+    order = np.random.RandomState(0).permutation(len(X))
+    proba = tiny_carso.predict_proba(X)
+    np.testing.assert_array_equal(tiny_carso.predict_proba(X[order]), proba[order])
+    # a smaller batch may take other float32 BLAS kernels: rounding only, no other draws
+    np.testing.assert_allclose(tiny_carso.predict_proba(X[7:9]), proba[7:9], rtol=1e-5)
+    rec = tiny_carso.sample_reconstructions(X)
+    np.testing.assert_array_equal(tiny_carso.sample_reconstructions(X[order]), rec[order])
+    # the draws of distinct rows are standard normal and unrelated
+    rows = np.random.RandomState(1).rand(3000, 64)
+    z = row_latents(rows, 5, 4, 8, 1.0, torch.zeros(1, dtype=torch.float64)).numpy()
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3
+    assert abs(np.corrcoef(z[0, :, 0], z[0, :, 1])[0, 1]) < 0.1
+    other_seed = row_latents(rows, 6, 4, 8, 1.0, torch.zeros(1, dtype=torch.float64)).numpy()
+    assert abs(np.corrcoef(z.ravel(), other_seed.ravel())[0, 1]) < 0.05
 
 
 def test_zero_reconstructions_is_deterministic_and_decodes_z0(digits, tiny_carso):
