@@ -50,9 +50,10 @@ _PROBE_RUNS = 4
 _SYMMETRIC_FACTOR = 0.45
 # A tree in more principal coordinates than this prunes little.
 _MAX_TREE_COMPONENTS = 32
-# Past that, a k-d tree in every principal axis is probed only when the bounds need
-# at most this fraction of the axes, and when projecting the rows onto all axes costs
-# at most this share of the brute-force products.
+# Past this many, a k-d tree in every principal axis is probed too, when the bounds
+# need at most a fraction of the axes, and when projecting the rows onto all axes
+# costs at most a share of the brute-force products.
+_KD_TREE_MIN_COMPONENTS = 16
 _MAX_SPREAD_FRACTION = 0.5
 _MAX_PROJECTION_SHARE = 0.05
 # Residual noise allowed in the tree's lower bounds, as a fraction of a typical
@@ -251,7 +252,8 @@ class BackendChoice(NamedTuple):
     reason: str
     """One sentence: the measured or predicted costs behind the choice."""
     n_components: int
-    """Principal coordinates the tree would index (0 when no tree was considered)."""
+    """Principal coordinates of the fastest tree probed, chosen or not (0 when no tree
+    was considered; the number needed when none could prune)."""
     predicted_seconds: dict
     """Predicted search time of each backend probed, from the probe's timings."""
     probe_seconds: float
@@ -354,8 +356,8 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
         return BackendChoice("brute", reason, 0, predicted, time.perf_counter() - start), None
     basis = principal_basis(X, _MAX_TREE_COMPONENTS + 1)
     n_components = _n_components(basis[1], probe_distances[:, -1], n_features)
-    backend = "pca_tree"
-    if n_components > _MAX_TREE_COMPONENTS:
+    candidates = [] if n_components > _MAX_TREE_COMPONENTS else [("pca_tree", n_components)]
+    if n_components > _KD_TREE_MIN_COMPONENTS:
         # Many coordinates bound the distances, yet the spectrum may still be
         # concentrated (low-rank data under isotropic noise): a k-d tree in all
         # principal axes splits on the leading ones and computes exact distances in
@@ -363,7 +365,9 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
         concentrated = n_components <= _MAX_SPREAD_FRACTION * n_features
         projection_share = ((min(n_samples, _BASIS_SAMPLE_ROWS) + n_samples) * n_features
                             / (n_queries * n_samples * _SYMMETRIC_FACTOR))
-        if not concentrated or projection_share > _MAX_PROJECTION_SHARE:
+        if concentrated and projection_share <= _MAX_PROJECTION_SHARE:
+            candidates.append(("kd_tree", n_features))
+        elif not candidates:
             why = ("the data fill most axes" if not concentrated
                    else "projecting onto every axis would cost too much of brute's time")
             reason = (f"bounding distances needs {n_components} principal coordinates "
@@ -371,10 +375,34 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
                       f"brute predicted {brute_seconds:.3g} s")
             return BackendChoice("brute", reason, n_components, predicted,
                                  time.perf_counter() - start), None
-        if basis[2].shape[1] < n_features:
-            basis = principal_basis(X)
-        backend, n_components = "kd_tree", n_features
 
+    best, best_tree, summaries = "brute", None, []
+    for backend, tree_components in candidates:
+        if backend == "kd_tree" and basis[2].shape[1] < n_features:
+            basis = principal_basis(X)
+        tree_seconds, build_seconds, tree = _probe_tree(
+            X, Q, n_neighbors, self_query, working_memory, n_jobs, basis, tree_components,
+            # Give up once clearly slower than the best so far.
+            limit_seconds=2 * predicted[best] / n_queries * _PROBE_ROWS,
+        )
+        predicted[backend] = tree_seconds
+        where = ("every principal axis" if backend == "kd_tree"
+                 else f"{tree_components} principal coordinates")
+        summaries.append(f"{backend} on {where} predicted {tree_seconds:.3g} s "
+                         f"(built in {build_seconds:.3g} s)")
+        if tree_seconds < predicted[best]:
+            best, best_tree = backend, tree
+    summary = ", ".join(summaries + [f"brute {brute_seconds:.3g} s"])
+    # The coordinates of the fastest tree probed, chosen or not.
+    fastest_tree = min(candidates, key=lambda candidate: predicted[candidate[0]])
+    return (BackendChoice(best, summary, fastest_tree[1], predicted,
+                          time.perf_counter() - start), best_tree)
+
+
+def _probe_tree(X, Q, n_neighbors, self_query, working_memory, n_jobs, basis, n_components,
+                limit_seconds):
+    """Predicted search time of a tree on ``n_components`` principal coordinates, its
+    build time, and the tree."""
     build_start = time.perf_counter()
     # The residual variance is within the budget (or there is none): its coordinate
     # would prune little and cost the tree a dimension.
@@ -385,26 +413,16 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
     build_seconds = time.perf_counter() - build_start
     # The full search runs queries in an order where consecutive ones are close, and
     # gains from the cache what scattered probe rows would not: the probe searches a
-    # few runs of consecutive queries of that order, giving up once clearly slower.
-    order = tree.query_order(Q, np.arange(n_samples) if self_query else None)
-    runs = _probe_runs(order)
+    # few runs of consecutive queries of that order.
+    order = tree.query_order(Q, np.arange(X.shape[0]) if self_query else None)
     tree_start, done = time.perf_counter(), 0
-    for run in runs:
+    for run in _probe_runs(order):
         _tree_rows(tree, X, Q[run], run if self_query else None, n_neighbors,
                    working_memory, n_jobs)
         done += len(run)
-        if time.perf_counter() - tree_start > 2 * brute_row_seconds * len(rows):
+        if time.perf_counter() - tree_start > limit_seconds:
             break
-    tree_seconds = (time.perf_counter() - tree_start) / done * n_queries
-    predicted[backend] = tree_seconds
-    where = ("every principal axis" if backend == "kd_tree"
-             else f"{n_components} principal coordinates")
-    summary = (f"{backend} on {where} predicted {tree_seconds:.3g} s "
-               f"(built in {build_seconds:.3g} s), brute {brute_seconds:.3g} s")
-    elapsed = time.perf_counter() - start
-    if tree_seconds < brute_seconds:
-        return BackendChoice(backend, summary, n_components, predicted, elapsed), tree
-    return BackendChoice("brute", summary, n_components, predicted, elapsed), None
+    return (time.perf_counter() - tree_start) / done * Q.shape[0], build_seconds, tree
 
 
 def _probe_runs(order):

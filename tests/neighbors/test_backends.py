@@ -169,6 +169,7 @@ def test_auto_probes_kd_tree_when_the_bounds_need_many_concentrated_axes(
     # "many" (past the truncated tree) while still at most half of the 64.
     monkeypatch.setattr(knn_module, "_AUTO_MIN_BRUTE_SECONDS", 0.0)
     monkeypatch.setattr(knn_module, "_MAX_TREE_COMPONENTS", 4)
+    monkeypatch.setattr(knn_module, "_KD_TREE_MIN_COMPONENTS", 4)
     choice = explain_backend(cube8_in_64d, 2)
     assert set(choice.predicted_seconds) == {"brute", "kd_tree"}
     assert choice.n_components == 64 and "every principal axis" in choice.reason
@@ -179,9 +180,22 @@ def test_auto_probes_kd_tree_when_the_bounds_need_many_concentrated_axes(
     )
 
 
+def test_auto_probes_both_trees_between_the_two_thresholds(cube8_in_64d, monkeypatch):
+    monkeypatch.setattr(knn_module, "_AUTO_MIN_BRUTE_SECONDS", 0.0)
+    monkeypatch.setattr(knn_module, "_KD_TREE_MIN_COMPONENTS", 4)
+    choice = explain_backend(cube8_in_64d, 2)
+    assert set(choice.predicted_seconds) == {"brute", "pca_tree", "kd_tree"}
+    assert "8 principal coordinates" in choice.reason and "every principal axis" in choice.reason
+    fastest = min(choice.predicted_seconds, key=choice.predicted_seconds.get)
+    assert choice.backend == fastest
+    fastest_tree = min(("pca_tree", "kd_tree"), key=choice.predicted_seconds.get)
+    assert choice.n_components == {"pca_tree": 8, "kd_tree": 64}[fastest_tree]
+
+
 def test_auto_skips_the_kd_tree_when_projecting_costs_too_much(cube8_in_64d, monkeypatch):
     monkeypatch.setattr(knn_module, "_AUTO_MIN_BRUTE_SECONDS", 0.0)
     monkeypatch.setattr(knn_module, "_MAX_TREE_COMPONENTS", 4)
+    monkeypatch.setattr(knn_module, "_KD_TREE_MIN_COMPONENTS", 4)
     monkeypatch.setattr(knn_module, "_MAX_PROJECTION_SHARE", 0.0)
     choice = explain_backend(cube8_in_64d, 2)
     assert choice.backend == "brute" and set(choice.predicted_seconds) == {"brute"}
