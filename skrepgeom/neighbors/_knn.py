@@ -365,11 +365,18 @@ def _choose_backend(X, Q, n_neighbors, self_query, working_memory, n_jobs):
         concentrated = n_components <= _MAX_SPREAD_FRACTION * n_features
         projection_share = ((min(n_samples, _BASIS_SAMPLE_ROWS) + n_samples) * n_features
                             / (n_queries * n_samples * _SYMMETRIC_FACTOR))
-        if concentrated and projection_share <= _MAX_PROJECTION_SHARE:
+        # That index holds every row in every axis in float64: like any other working
+        # array, it must stay within working_memory.
+        index_fits = 8 * n_samples * n_features <= _tree_block_bytes(working_memory)
+        if concentrated and projection_share <= _MAX_PROJECTION_SHARE and index_fits:
             candidates.append(("kd_tree", n_features))
         elif not candidates:
-            why = ("the data fill most axes" if not concentrated
-                   else "projecting onto every axis would cost too much of brute's time")
+            if not concentrated:
+                why = "the data fill most axes"
+            elif projection_share > _MAX_PROJECTION_SHARE:
+                why = "projecting onto every axis would cost too much of brute's time"
+            else:
+                why = "an index in every axis would exceed working_memory"
             reason = (f"bounding distances needs {n_components} principal coordinates "
                       f"(> {_MAX_TREE_COMPONENTS}), too many for a tree to prune and {why}; "
                       f"brute predicted {brute_seconds:.3g} s")

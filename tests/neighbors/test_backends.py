@@ -202,6 +202,17 @@ def test_auto_skips_the_kd_tree_when_projecting_costs_too_much(cube8_in_64d, mon
     assert "projecting onto every axis" in choice.reason
 
 
+def test_auto_skips_the_kd_tree_whose_index_exceeds_working_memory(cube8_in_64d, monkeypatch):
+    monkeypatch.setattr(knn_module, "_AUTO_MIN_BRUTE_SECONDS", 0.0)
+    monkeypatch.setattr(knn_module, "_MAX_TREE_COMPONENTS", 4)
+    monkeypatch.setattr(knn_module, "_KD_TREE_MIN_COMPONENTS", 4)
+    # 8000 x 64 float64 is 3.9 MiB: over a 2 MiB budget, within a 4 MiB one.
+    choice = explain_backend(cube8_in_64d, 2, working_memory=2)
+    assert choice.backend == "brute" and set(choice.predicted_seconds) == {"brute"}
+    assert "exceed working_memory" in choice.reason
+    assert "kd_tree" in explain_backend(cube8_in_64d, 2, working_memory=4).predicted_seconds
+
+
 def test_auto_small_problem_skips_the_probe():
     choice = explain_backend(np.random.default_rng(7).normal(size=(300, 5)), 3, query=np.zeros((4, 5)))
     assert choice.backend == "brute" and "small" in choice.reason
