@@ -230,29 +230,39 @@ def gate_task(n, rng):
 
 @pytest.fixture(scope="module")
 def gate_model():
-    # The image block is hidden from the text by the -inf mask, which removes the path
-    # entirely: with the no-renormalisation knockout the hidden keys still set the
-    # softmax normaliser of each text row, a scalar that carries the class.
-    def text_blind_to_image(model):
-        return TokenAblation(model, TEXT, IMAGE, mode="knockout_renormalized")
+    # Trained with the text knocked out from the image, so only the gate reads it.
+    def text_knocked_out_from_image(model):
+        return TokenAblation(model, TEXT, IMAGE)
 
-    model = train(make_gpt2(), gate_task, n_steps=200, context=text_blind_to_image)
+    model = train(make_gpt2(), gate_task, n_steps=200, context=text_knocked_out_from_image)
     X, y = gate_task(1000, np.random.default_rng(3))
     return model, X, y
 
 
-def test_narrow_gate_knocking_out_text_to_gate_gives_chance(gate_model):
-    model, X, y = gate_model
-    mode = "knockout_renormalized"
-    assert TokenAblation(model, TEXT, IMAGE, mode=mode, readout=readout).score(X, y) >= 0.95
-    image_and_gate = lambda ids: positions_of(ids, GATE_ID) | (np.arange(10) < 4)  # noqa: E731
-    blocked = TokenAblation(model, TEXT, image_and_gate, mode=mode, readout=readout).score(X, y)
-    assert blocked <= 0.25 + 0.08
+def image_and_gate(ids):
+    return positions_of(ids, GATE_ID) | (np.arange(10) < 4)
 
 
 def test_narrow_gate_knockout_keeps_the_gate_route(gate_model):
     model, X, y = gate_model
     assert TokenAblation(model, TEXT, IMAGE, readout=readout).score(X, y) >= 0.95
+
+
+def test_narrow_gate_removing_text_to_gate_gives_chance(gate_model):
+    # The text is kept blind to the image, as in training (removing the gate alone
+    # would open the direct route); the -inf mask removes the keys from the softmax
+    # normaliser as well (see the next test).
+    model, X, y = gate_model
+    mode = "knockout_renormalized"
+    assert TokenAblation(model, TEXT, image_and_gate, mode=mode, readout=readout).score(X, y) <= 0.25 + 0.08
+
+
+def test_narrow_gate_knockout_leaks_through_the_softmax_normaliser(gate_model):
+    """Knocked-out keys still set each text row's softmax normaliser, and a model
+    trained under knockout learns to read the class from it: knocking out text ->
+    image and gate leaves it well above chance (0.77 with these seeds; chance 0.25)."""
+    model, X, y = gate_model
+    assert TokenAblation(model, TEXT, image_and_gate, readout=readout).score(X, y) >= 0.25 + 0.2
 
 
 # -- activation patching --------------------------------------------------------------
