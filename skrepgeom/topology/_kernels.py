@@ -186,22 +186,70 @@ def _symmetric_difference(a, a_len, b, b_start, b_len, out):
     return n_out
 
 
-@njit(cache=True)
-def reduce_boundary(column_dim, column_ptr, column_idx):
-    """Pairs of a Z/2 boundary matrix, reduced with the twist (clearing) optimisation.
+# Vertices one search for a short cycle may reach before giving up.
+PATH_SEARCH_LIMIT = 1000
 
-    Columns are filtration order; column ``j`` has dimension ``column_dim[j]`` and
-    the sorted rows ``column_idx[column_ptr[j]:column_ptr[j + 1]]``. Dimensions are
-    reduced from the highest down, and a column that is the pivot of a reduced
-    column of the next dimension is cleared (it would reduce to zero). A reduced
-    column is stored once, appended to a heap after its reduction.
 
-    Returns
-    -------
-    birth, death : ndarray of int64
-        Persistence pairs: ``death[i]`` is the column whose reduced pivot is
-        ``birth[i]``.
+@njit(cache=True, nogil=True)
+def bounded_path(u, v, limit, stamp, adj_start, adj_len, adj_node, adj_edge, seen,
+                 parent_node, parent_edge, queue, max_visit, path):
+    """Edges of a path from ``u`` to ``v`` through edges with id ``<= limit``.
+
+    Bidirectional breadth-first search in the graph stored as adjacency runs
+    ``adj_node``/``adj_edge[adj_start[x] : adj_start[x] + adj_len[x]]``; the side
+    with the smaller frontier grows a whole level at a time, so a path with the
+    fewest edges is usually (not always) found. ``seen`` (2, n) marks the vertices
+    reached from each end with ``stamp``, which must differ from every earlier
+    call's. Writes the edge ids to ``path`` and returns their count, or -1 when no
+    path exists or the search reached ``max_visit`` vertices first.
     """
+    seen[0, u] = stamp
+    seen[1, v] = stamp
+    parent_node[0, u] = -1
+    parent_node[1, v] = -1
+    queue[0, 0] = u
+    queue[1, 0] = v
+    head_a, tail_a, head_b, tail_b = 0, 1, 0, 1
+    visited = 2
+    while head_a < tail_a and head_b < tail_b and visited < max_visit:
+        side = 0 if tail_a - head_a <= tail_b - head_b else 1
+        other = 1 - side
+        head = head_a if side == 0 else head_b
+        tail = tail_a if side == 0 else tail_b
+        level_end = tail
+        while head < level_end:
+            x = queue[side, head]
+            head += 1
+            for a in range(adj_start[x], adj_start[x] + adj_len[x]):
+                edge = adj_edge[a]
+                if edge > limit:
+                    continue
+                y = adj_node[a]
+                if seen[other, y] == stamp:
+                    path[0] = edge
+                    n = 1
+                    for s, z in ((side, x), (other, y)):
+                        while parent_node[s, z] >= 0:
+                            path[n] = parent_edge[s, z]
+                            n += 1
+                            z = parent_node[s, z]
+                    return n
+                if seen[side, y] != stamp:
+                    seen[side, y] = stamp
+                    parent_node[side, y] = x
+                    parent_edge[side, y] = edge
+                    queue[side, tail] = y
+                    tail += 1
+                    visited += 1
+        if side == 0:
+            head_a, tail_a = head, tail
+        else:
+            head_b, tail_b = head, tail
+    return -1
+
+
+@njit(cache=True)
+def _reduce(column_dim, column_ptr, column_idx, column_op, n_operations):
     n_columns = column_dim.shape[0]
     # Rows fit in int32 (checked by the caller): half the memory traffic of int64.
     heap = np.empty(max(2 * column_idx.shape[0], 16), dtype=np.int32)
@@ -219,9 +267,88 @@ def reduce_boundary(column_dim, column_ptr, column_idx):
     n_pairs = 0
     birth = np.empty(n_columns // 2 + 1, dtype=np.int64)
     death = np.empty(n_columns // 2 + 1, dtype=np.int64)
+
+    # The graph of the edge cells present just after the removal being coned,
+    # swept backwards in time along the cone columns (see reduce_cone_filtration).
+    short_cycles = n_operations >= 0
+    n_cells = (n_columns - 1) // 2 if short_cycles else 0
+    degree = np.zeros(n_cells + 1, dtype=np.int64)
+    for c in range(1, n_cells + 1):
+        if column_dim[c] == 1:
+            degree[column_idx[column_ptr[c]]] += 1
+            degree[column_idx[column_ptr[c] + 1]] += 1
+    adj_start = np.zeros(n_cells + 2, dtype=np.int64)
+    adj_start[1:] = np.cumsum(degree)
+    adj_len = np.zeros(n_cells + 1, dtype=np.int64)
+    adj_node = np.empty(adj_start[-1], dtype=np.int64)
+    adj_edge = np.empty(adj_start[-1], dtype=np.int64)
+    slot = np.full((n_cells + 1, 2), -1, dtype=np.int64)
+    seen = np.zeros((2, n_cells + 1), dtype=np.int64)
+    parent_node = np.empty((2, n_cells + 1), dtype=np.int64)
+    parent_edge = np.empty((2, n_cells + 1), dtype=np.int64)
+    queue = np.empty((2, n_cells + 1), dtype=np.int64)
+    path = np.empty(n_cells + 1, dtype=np.int64)
+    stamp = 0
+    newest = n_cells
+
     for dim in range(max_dim, 0, -1):
         for j in range(n_columns):
-            if column_dim[j] != dim or cleared[j] or length[j] == 0:
+            if column_dim[j] != dim:
+                continue
+            if short_cycles and dim == 2 and j > n_cells:
+                # Drop the edges inserted after this removal, then look for a path
+                # between the ends of the removed edge through those left.
+                removal = column_op[j]
+                while newest >= 1 and column_op[newest] > removal:
+                    c = newest
+                    newest -= 1
+                    if slot[c, 0] < 0:
+                        continue
+                    for side in range(2):
+                        x = column_idx[column_ptr[c] + side]
+                        last = adj_start[x] + adj_len[x] - 1
+                        moved = adj_edge[last]
+                        adj_node[slot[c, side]] = adj_node[last]
+                        adj_edge[slot[c, side]] = moved
+                        slot[moved, 0 if column_idx[column_ptr[moved]] == x else 1] = slot[c, side]
+                        adj_len[x] -= 1
+                    slot[c, 0] = -1
+                    slot[c, 1] = -1
+                e = column_idx[column_ptr[j]]
+                u = column_idx[column_ptr[e]]
+                v = column_idx[column_ptr[e] + 1]
+                if not cleared[j] and removal < n_operations:
+                    # Older edges first: then the cycle's pivot is the removed edge.
+                    # Failing that, allow newer and newer edges.
+                    n_path = -1
+                    limit = e
+                    gap = 64
+                    while n_path < 0:
+                        stamp += 1
+                        n_path = bounded_path(
+                            u, v, limit, stamp, adj_start, adj_len, adj_node, adj_edge, seen,
+                            parent_node, parent_edge, queue, PATH_SEARCH_LIMIT, path,
+                        )
+                        if limit > n_cells:
+                            break
+                        limit = e + gap
+                        gap *= 4
+                    if n_path > 0:
+                        path[n_path] = e
+                        cycle = np.sort(path[: n_path + 1])
+                        heap = _grow(heap, heap_end + n_path + 1)
+                        heap[heap_end : heap_end + n_path + 1] = cycle
+                        start[j] = heap_end
+                        length[j] = n_path + 1
+                        heap_end += n_path + 1
+                for side in range(2):
+                    x = u if side == 0 else v
+                    s = adj_start[x] + adj_len[x]
+                    adj_node[s] = v if side == 0 else u
+                    adj_edge[s] = e
+                    adj_len[x] += 1
+                    slot[e, side] = s
+            if cleared[j] or length[j] == 0:
                 continue
             low = heap[start[j] + length[j] - 1]
             if pivot_column[low] >= 0:
@@ -252,6 +379,57 @@ def reduce_boundary(column_dim, column_ptr, column_idx):
             death[n_pairs] = j
             n_pairs += 1
     return birth[:n_pairs], death[:n_pairs]
+
+
+@njit(cache=True)
+def reduce_boundary(column_dim, column_ptr, column_idx):
+    """Pairs of a Z/2 boundary matrix, reduced with the twist (clearing) optimisation.
+
+    Columns are filtration order; column ``j`` has dimension ``column_dim[j]`` and
+    the sorted rows ``column_idx[column_ptr[j]:column_ptr[j + 1]]``. Dimensions are
+    reduced from the highest down, and a column that is the pivot of a reduced
+    column of the next dimension is cleared (it would reduce to zero). A reduced
+    column is stored once, appended to a heap after its reduction.
+
+    Returns
+    -------
+    birth, death : ndarray of int64
+        Persistence pairs: ``death[i]`` is the column whose reduced pivot is
+        ``birth[i]``.
+    """
+    return _reduce(column_dim, column_ptr, column_idx, np.empty(0, dtype=np.int64), -1)
+
+
+@njit(cache=True)
+def reduce_cone_filtration(column_dim, column_ptr, column_idx, column_op, n_operations):
+    """Pairs of the coned filtration of :func:`cone_filtration`, with short cycles.
+
+    The same pairs as :func:`reduce_boundary`, found with far fewer column
+    additions. The cone over an edge ``e = uv`` removed at operation ``r`` has
+    boundary ``e + cone(u) + cone(v)``. Every edge cell present just after ``r``
+    is removed later, so its cone is an earlier column; adding the cones over the
+    edges of a ``u``-``v`` path ``P`` of such edges gives ``e + P``, a cycle of
+    cells. A column plus earlier columns of its dimension has the same reduced
+    pivot, so that cycle replaces the cone's column (cleared columns are left
+    alone). The plain column instead walks, addition by addition, through the
+    cones over edges inserted up to the end of the zigzag. The path goes through
+    edges older than ``e`` when it can (the cycle's pivot is then ``e``), else
+    through edges at most 64, 256, ... cells newer, else any present edge; when a
+    search (see :func:`bounded_path`) finds none the column is reduced as it is.
+    Cones over the final emptying (removals numbered from ``n_operations``) are
+    reduced as they are too: it removes the newest cell first, so their plain
+    reduction is already short and a search would cost more than it saves.
+
+    The present edges are kept as a graph on the vertex cells, swept backwards in
+    time along the cone columns: the edge under a cone joins it after its search
+    and leaves once the sweep passes the edge's insertion.
+
+    Returns
+    -------
+    birth, death : ndarray of int64
+        Persistence pairs, as :func:`reduce_boundary`.
+    """
+    return _reduce(column_dim, column_ptr, column_idx, column_op, n_operations)
 
 
 @njit(cache=True)

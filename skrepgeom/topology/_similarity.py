@@ -15,7 +15,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from skrepgeom.neighbors import BACKENDS
 from skrepgeom.topology._complexes import clique_complex, knn_graph, layer_zigzag
-from skrepgeom.topology._kernels import clique_enumeration, cone_filtration, reduce_boundary
+from skrepgeom.topology._kernels import (
+    clique_enumeration,
+    cone_filtration,
+    reduce_cone_filtration,
+)
 from skrepgeom.topology._zigzag import (
     betti_curves,
     inter_layer_persistence,
@@ -310,7 +314,9 @@ of shape (n_samples, n_features_l), or array of shape (n_samples, n_layers * n_f
         n_samples = layers[0].shape[0]
         check_n_neighbors(self.n_neighbors, n_samples)
         n_layers = len(layers)
-        compilation_notice(self.verbose, clique_enumeration, cone_filtration, reduce_boundary)
+        compilation_notice(
+            self.verbose, clique_enumeration, cone_filtration, reduce_cone_filtration
+        )
         times = {}
 
         start = time.perf_counter()

@@ -15,7 +15,7 @@ from skrepgeom.topology._kernels import (
     REMOVE_WITH_COFACES,
     cone_filtration,
     pairs_to_bars,
-    reduce_boundary,
+    reduce_cone_filtration,
 )
 
 __all__ = [
@@ -64,7 +64,9 @@ def run_zigzag(op_simplex, op_insert, simplex_dim, facet_ptr, facet_idx, *, time
             "32-bit row indices."
         )
     middle = time.perf_counter()
-    birth, death = reduce_boundary(column_dim, column_ptr, column_idx)
+    birth, death = reduce_cone_filtration(
+        column_dim, column_ptr, column_idx, column_op, len(op_simplex)
+    )
     # The filtration is a cone: every column but the apex must be paired.
     if 2 * birth.shape[0] + 1 != column_dim.shape[0]:
         raise RuntimeError("The coned filtration left a column other than the apex unpaired.")

@@ -5,13 +5,17 @@ import itertools
 import numpy as np
 import pytest
 
+from skrepgeom.topology._complexes import clique_complex, knn_graph, layer_zigzag
 from skrepgeom.topology._kernels import (
+    bounded_path,
     clique_enumeration,
     cone_filtration,
     lex_search,
     lex_unique_sorted,
     reduce_boundary,
+    reduce_cone_filtration,
 )
+from tests.topology._reference import random_zigzag
 
 
 def _forward_csr(n, edges):
@@ -133,3 +137,97 @@ def test_cone_filtration_of_an_edge():
     assert column_dim.tolist() == [0, 0, 0, 1, 1, 1, 2]
     assert columns == [[], [], [], [1, 2], [0, 1], [0, 2], [3, 4, 5]]
     assert column_op.tolist() == [-1, 0, 1, 2, 5, 4, 3]
+
+
+def _reachable(n, edges, u, limit):
+    reached, frontier = {u}, [u]
+    while frontier:
+        x = frontier.pop()
+        for a, b, edge in edges:
+            if edge <= limit and x in (a, b):
+                y = b if x == a else a
+                if y not in reached:
+                    reached.add(y)
+                    frontier.append(y)
+    return reached
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bounded_path_is_a_path_exactly_when_one_exists(seed):
+    rng = np.random.default_rng(seed)
+    n = 30
+    pairs = {tuple(sorted(rng.choice(n, 2, replace=False))) for _ in range(40)}
+    edges = [(a, b, 100 + i) for i, (a, b) in enumerate(sorted(pairs))]
+    order = rng.permutation(len(edges))  # adjacency runs in no particular order
+    adjacency = [[] for _ in range(n)]
+    for i in order:
+        a, b, edge = edges[i]
+        adjacency[a].append((b, edge))
+        adjacency[b].append((a, edge))
+    adj_start = np.concatenate([[0], np.cumsum([len(r) for r in adjacency])]).astype(np.int64)
+    adj_len = np.array([len(r) for r in adjacency], dtype=np.int64)
+    adj_node = np.array([y for r in adjacency for y, _ in r], dtype=np.int64)
+    adj_edge = np.array([e for r in adjacency for _, e in r], dtype=np.int64)
+    seen = np.zeros((2, n), dtype=np.int64)
+    parent_node = np.empty((2, n), dtype=np.int64)
+    parent_edge = np.empty((2, n), dtype=np.int64)
+    queue = np.empty((2, n), dtype=np.int64)
+    path = np.empty(n, dtype=np.int64)
+    endpoints = {edge: (a, b) for a, b, edge in edges}
+    n_found = 0
+    for stamp in range(1, 60):
+        u, v = (int(x) for x in rng.choice(n, 2, replace=False))
+        limit = int(rng.integers(100, 100 + len(edges) + 1))
+        length = bounded_path(
+            u, v, limit, stamp, adj_start, adj_len, adj_node, adj_edge, seen,
+            parent_node, parent_edge, queue, 10 * n, path,
+        )
+        assert (length > 0) == (v in _reachable(n, edges, u, limit))
+        if length > 0:
+            n_found += 1
+            used = path[:length].tolist()
+            assert len(set(used)) == length and max(used) <= limit
+            # Z/2 boundary of the edges: exactly the two ends.
+            degree = np.zeros(n, dtype=np.int64)
+            for edge in used:
+                degree[list(endpoints[edge])] += 1
+            assert sorted(np.flatnonzero(degree % 2).tolist()) == sorted([u, v])
+    assert n_found > 10
+
+
+def _plain_and_short_cycle_pairs(op_simplex, op_insert, dims, facet_ptr, facet_idx):
+    error, _, column_dim, column_ptr, column_idx, column_op = cone_filtration(
+        op_simplex, op_insert, dims, facet_ptr, facet_idx
+    )
+    assert error == 0
+    plain = reduce_boundary(column_dim, column_ptr, column_idx)
+    short = reduce_cone_filtration(
+        column_dim, column_ptr, column_idx, column_op, op_simplex.shape[0]
+    )
+    return [sorted(zip(birth.tolist(), death.tolist())) for birth, death in (plain, short)]
+
+
+def test_short_cycle_reduction_pairs_equal_plain_reduction_on_random_zigzags():
+    from skrepgeom.topology._zigzag import _index_simplices
+
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        simplices, insertions = random_zigzag(rng, n_vertices=7, max_dim=2, n_operations=120)
+        _, op_simplex, dims, facet_ptr, facet_idx = _index_simplices(simplices)
+        plain, short = _plain_and_short_cycle_pairs(
+            op_simplex, np.array(insertions), dims, facet_ptr, facet_idx
+        )
+        assert plain == short
+
+
+def test_short_cycle_reduction_pairs_equal_plain_reduction_on_layers():
+    # kNN complexes of a drifting cloud: most removed edges close a short cycle.
+    rng = np.random.default_rng(0)
+    layers = [rng.standard_normal((150, 8))]
+    for _ in range(4):
+        layers.append(layers[-1] + 0.3 * rng.standard_normal(layers[-1].shape))
+    zigzag = layer_zigzag([clique_complex(*knn_graph(x, 4), 3) for x in layers])
+    plain, short = _plain_and_short_cycle_pairs(
+        *(zigzag[k] for k in ("op_simplex", "op_insert", "simplex_dim", "facet_ptr", "facet_idx"))
+    )
+    assert plain == short
