@@ -1,12 +1,12 @@
-"""Exact k nearest neighbours of dask arrays: block-pair tasks and a merge tree.
+"""Exact k nearest neighbours of dask arrays: chains of block-pair tasks.
 
 The brute-force kernels of the in-memory engine (``update_topk``,
 ``update_topk_columns``, ``exact_rerank``) run inside dask tasks, one task per pair
 of row blocks; the scheduler (a ``distributed.Client`` or dask's local one) places
-them. Each task returns the exact ``n_neighbors`` best of its pair, ``(block rows,
-n_neighbors)`` numbers, and a left-deep tree of merge tasks reduces the lists of
-every query block as they arrive. dask is imported only when a dask array or
-``backend="dask"`` arrives.
+them. Each task finds the exact ``n_neighbors`` best of its pair, ``(block rows,
+n_neighbors)`` numbers, and merges them into the lists of the previous task of the
+same chain of pairs of each block; a last task per block merges its chains. dask is
+imported only when a dask array or ``backend="dask"`` arrives.
 """
 
 import contextlib
@@ -24,8 +24,8 @@ from skrepgeom.utils._validation import FLOAT_DTYPES, check_block
 _BLOCK_TILES = 8
 # Extra candidates re-ranked exactly, as in the in-memory brute backend.
 _MIN_CANDIDATE_MARGIN = 4
-# Chains of pair tasks per block (see dask_kneighbors).
-_CHAINS = 2
+# Chains of pair tasks per block: at least this many (see chains_per_block).
+_MIN_CHAINS = 2
 
 
 _blas_guard = threading.Lock()
@@ -254,6 +254,35 @@ def _finished(merged):
     return merged[0], merged[1].astype(np.intp)
 
 
+def _scheduler_threads():
+    """Threads of the current dask scheduler: the default client's, or the local pool's."""
+    import os
+
+    import dask
+
+    try:
+        from distributed import default_client
+
+        return sum(default_client().nthreads().values())
+    except (ImportError, ValueError):
+        return dask.config.get("num_workers", None) or os.cpu_count() or 1
+
+
+def chains_per_block(n_row_blocks, n_column_blocks, self_query, threads):
+    """Chains of pair tasks per row block, for ``threads`` tasks running at once.
+
+    The pairs of a block are dealt to its chains in turn, so a chain holds about
+    ``n_column_blocks / c`` pairs and the longest path of the graph about twice that
+    (a self-query's pair (i, j) waits for a pair of block i and one of block j).
+    ``c`` keeps that path under a quarter of each thread's share of the pairs, at
+    least ``_MIN_CHAINS``, at most one chain per pair.
+    """
+    n_pairs = (n_row_blocks * (n_row_blocks + 1) // 2 if self_query
+               else n_row_blocks * n_column_blocks)
+    wanted = -(-8 * threads * n_column_blocks // n_pairs)
+    return int(min(n_column_blocks, max(_MIN_CHAINS, wanted)))
+
+
 def _block_inputs(X, source):
     """Per row block: what a task receives (a chunk, or where to read it) and its rows."""
     starts = np.r_[0, np.cumsum(X.chunks[0])]
@@ -296,10 +325,10 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
     # run in time, but a lazy result loses them: array graphs are fused into a plain
     # dict before they reach the scheduler, and dask's own order let the lists pile
     # up.) Pair (i, j) is in chain j % c of block i and chain i % c of block j; the c
-    # chains of a block are merged at the end. More chains mean shorter chains (the
-    # longest path of the graph is about 2 b / c pairs for b blocks) and c running
-    # lists per block. A query set has at least as many chains as X has blocks.
-    n_chains = min(n_columns, _CHAINS if self_query else max(_CHAINS, -(-n_columns // len(rows))))
+    # chains of a block are merged at the end. More chains mean shorter paths through
+    # the graph and c running lists per block; c is sized for the threads of the
+    # scheduler current when the graph is built.
+    n_chains = chains_per_block(len(rows), n_columns, self_query, _scheduler_threads())
     running = [[None] * n_chains for _ in rows]
     order = 0
     for i, (row_block, (row_start, _)) in enumerate(zip(rows, row_spans)):

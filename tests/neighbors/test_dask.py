@@ -69,7 +69,8 @@ from skrepgeom.neighbors import (  # noqa: E402
     label_overlap,
     neighborhood_overlap,
 )
-from skrepgeom.neighbors._dask import FileRows, block_rows  # noqa: E402
+from skrepgeom.neighbors import _dask  # noqa: E402
+from skrepgeom.neighbors._dask import FileRows, block_rows, chains_per_block  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -145,8 +146,10 @@ def _pair_block(key):
 
 
 @pytest.mark.parametrize("query_rows", [None, 700])
-def test_dask_graph_chains_pair_tasks(planted, query_rows):
-    X = da.from_array(planted[:5000], chunks=(1000, 40))
+def test_dask_graph_chains_pair_tasks(planted, query_rows, monkeypatch):
+    # The chains are sized for the scheduler's threads: one thread here.
+    monkeypatch.setattr(_dask, "_scheduler_threads", lambda: 1)
+    X = da.from_array(planted[:5000], chunks=(500, 40))
     query = None if query_rows is None else da.from_array(planted[:query_rows], chunks=(350, 40))
     distances, _ = kneighbors(X, 4, query=query)
     graph = dict(distances.__dask_graph__())
@@ -167,7 +170,7 @@ def test_dask_graph_chains_pair_tasks(planted, query_rows):
         return found
 
     pairs = {key: _pair_block(key) for key in graph if _pair_block(key) is not None}
-    n_blocks, n_query_blocks = 5, 5 if query is None else 2
+    n_blocks, n_query_blocks = 10, 10 if query is None else 2
     n_pairs = n_blocks * (n_blocks + 1) // 2 if query is None else n_query_blocks * n_blocks
     assert len(pairs) == n_pairs
     merges = [key for key in graph if str(key).startswith("kneighbors-merge-")]
@@ -175,7 +178,8 @@ def test_dask_graph_chains_pair_tasks(planted, query_rows):
     # Each list a pair makes is used by exactly one task, the next pair of its chain or
     # its block's final merge: the lists alive at any time are the chains' running
     # lists, whatever order the tasks run in.
-    n_chains = 2 if query is None else 3  # 5 blocks of X over 2 query blocks
+    n_chains = chains_per_block(n_query_blocks, n_blocks, query is None, 1)
+    assert n_chains == (2 if query is None else 4)
     for key, (i, j) in pairs.items():
         users = consumers(key)
         assert len(users) == (2 if query is None and i != j else 1), (key, users)
@@ -194,7 +198,7 @@ def test_dask_graph_chains_pair_tasks(planted, query_rows):
         assert len(dependencies[merge]) <= n_chains
     # No task sees more than two blocks of X: every output is O(block x k).
     for block in distances.to_delayed().ravel():
-        assert block.compute().shape[1] == 4 and block.compute().shape[0] <= 1000
+        assert block.compute().shape[1] == 4 and block.compute().shape[0] <= 500
 
 
 def test_dask_scheduler_runs_pairs_row_block_by_row_block(dask_client, planted):
@@ -429,14 +433,18 @@ def test_dask_worker_peak_memory(tmp_path, lazy):
         + 10 * rows * n_neighbors * 16
     )
     # A worker runs one task at a time. It may also hold the running lists of every
-    # block, two chains per block (a float64 distance and an int32 index per
-    # neighbour), and the allocator keeps some freed memory (4 MiB). distributed keeps
-    # a few KB of state per task it has run (about 2.5 KB measured with trivial tasks;
-    # 4 KB here): pairs, the two lists of each pair, each block's merge, its result
-    # and the result's two arrays, and the mean, shared by the 2 workers.
+    # block, one per chain (2 chains per block for 25 blocks on 2 threads; a float64
+    # distance and an int32 index per neighbour), and the allocator keeps some freed
+    # memory (4 MiB). distributed keeps a few KB of state per task it has run (about
+    # 2.5 KB measured with trivial tasks; 4 KB here): pairs, the two lists of each
+    # pair, each block's merge, its result and the result's two arrays, and the mean,
+    # shared by the 2 workers.
     n_blocks = -(-n_samples // rows)
     n_tasks = n_blocks * (n_blocks + 1) // 2 + n_blocks * (n_blocks - 1) + 6 * n_blocks
-    bound_mb = (task_bytes + 2 * n_samples * n_neighbors * 12 + n_tasks / 2 * 4096) / 2**20 + 4
+    n_chains = chains_per_block(n_blocks, n_blocks, True, 2)
+    bound_mb = (
+        task_bytes + n_chains * n_samples * n_neighbors * 12 + n_tasks / 2 * 4096
+    ) / 2**20 + 4
     assert bound_mb < x_mb
     if lazy:
         # dask computes the arrays by joining their chunks in a task on a worker
