@@ -193,7 +193,9 @@ def dask_once(path, n_workers, lazy=False):
             kneighbors(small, N_NEIGHBORS, backend="dask", working_memory=0.05, compute=True)
         idle = client.run(_worker_idle_mb)
         distances, indices = kneighbors(X, N_NEIGHBORS, backend="dask")
-        graph = distances.__dask_graph__()
+        # The tasks of both arrays, each counted once (a high-level graph's length
+        # counts a task again in every layer that carries it).
+        graph = {**dict(distances.__dask_graph__()), **dict(indices.__dask_graph__())}
         n_tasks = len(graph)
         n_pairs = sum(str(key).startswith("kneighbors-pair-") for key in graph)
         del distances, indices
