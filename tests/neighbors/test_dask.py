@@ -452,8 +452,8 @@ def test_dask_worker_peak_memory(tmp_path, lazy):
         # and intp indices), and that worker holds them joined too.
         bound_mb += 2 * n_samples * n_neighbors * 16 / 2**20
     # The cluster is started from a fresh interpreter, as a user's script would start
-    # it: started from the pytest process, the workers' peak RSS grew by about 7 MB
-    # more in the same fit, which the fit's own allocations do not explain.
+    # it, so that nothing of the test session (its own cluster, its threads) is in the
+    # processes measured.
     root = Path(__file__).resolve().parents[2]
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); "
