@@ -26,7 +26,9 @@ rows read from a ``.npy`` memory map, by the in-memory brute backend in one proc
 workers are warmed (imports, kernels) before timing. It prints the times, dask 1 worker /
 in-memory (target <= 1.3), 2 workers / 1 worker (target <= 0.65) and the parallel
 efficiency ``t1 / (2 t2)``, each worker's peak RSS growth, the tasks of the graph and the
-block pairs among them. Only meaningful on a quiet machine.
+block pairs among them. ``--dask-lazy`` adds a run on 2 workers that computes the lazy
+dask arrays with ``dask.compute`` (dask joins their chunks on a worker) instead of
+``compute=True``. Only meaningful on a quiet machine.
 
 ``--case tree`` compares the two k-d trees a tree backend can run on, scipy's
 ``cKDTree`` (as the backends build it: sliding midpoint, compact nodes) and the Numba
@@ -43,7 +45,7 @@ Usage, from the repository root::
 
     .venv/bin/python asv_bench/compare/neighbors.py --quick --repeats 1
     .venv/bin/python asv_bench/compare/neighbors.py --repeats 3
-    .venv/bin/python asv_bench/compare/neighbors.py --case dask [--dask-n 400000]
+    .venv/bin/python asv_bench/compare/neighbors.py --case dask [--dask-n 400000] [--dask-lazy]
     .venv/bin/python asv_bench/compare/neighbors.py --case tree [--tree-n 200000]
 
 Timings depend on the machine and on whatever else runs on it: the load is printed.
@@ -164,11 +166,16 @@ def in_memory_once(path, n_jobs):
             "digest": hashlib.sha1(indices.astype("int64").tobytes()).hexdigest()[:12]}
 
 
-def dask_once(path, n_workers):
-    """Worker: ``backend="dask"`` on a LocalCluster of ``n_workers`` x 1 thread."""
+def dask_once(path, n_workers, lazy=False):
+    """Worker: ``backend="dask"`` on a LocalCluster of ``n_workers`` x 1 thread.
+
+    ``lazy``: compute the dask arrays of ``kneighbors`` with ``dask.compute`` (dask
+    joins their chunks on a worker) instead of ``compute=True``.
+    """
     import hashlib
 
     import cloudpickle
+    import dask
     import distributed
     import numpy as np
 
@@ -186,13 +193,20 @@ def dask_once(path, n_workers):
             kneighbors(small, N_NEIGHBORS, backend="dask", working_memory=0.05, compute=True)
         idle = client.run(_worker_idle_mb)
         distances, indices = kneighbors(X, N_NEIGHBORS, backend="dask")
-        graph = distances.__dask_graph__()
+        # The tasks of both arrays, each counted once (a high-level graph's length
+        # counts a task again in every layer that carries it).
+        graph = {**dict(distances.__dask_graph__()), **dict(indices.__dask_graph__())}
         n_tasks = len(graph)
-        n_pairs = sum("pair_task" in str(key) for key in graph)
+        n_pairs = sum(str(key).startswith("kneighbors-pair-") for key in graph)
         del distances, indices
         # compute=True gathers the blocks' lists and joins them here, as the estimators do.
         with _harness.Timer() as timer:
-            distances, indices = kneighbors(X, N_NEIGHBORS, backend="dask", compute=True)
+            if lazy:
+                distances, indices = dask.compute(
+                    *kneighbors(X, N_NEIGHBORS, backend="dask"))
+            else:
+                distances, indices = kneighbors(X, N_NEIGHBORS, backend="dask",
+                                                compute=True)
         peak = client.run(_worker_peak_mb)
     growth = sorted(peak[worker] - idle[worker] for worker in peak)
     return {"seconds": timer.seconds, "n_tasks": n_tasks, "n_pairs": n_pairs,
@@ -216,6 +230,9 @@ def dask_case(args):
             ("in-memory brute, 1 process x 1 thread", "in_memory_once", {"n_jobs": 1}, 1),
             ("dask, 1 worker x 1 thread", "dask_once", {"n_workers": 1}, 1),
             ("dask, 2 workers x 1 thread", "dask_once", {"n_workers": 2}, 1)]
+    if args.dask_lazy:
+        plan.append(("dask, 2 workers x 1 thread, lazy arrays", "dask_once",
+                     {"n_workers": 2, "lazy": True}, 1))
     for label, function, kwargs, threads in plan:
         results = [_harness.run_worker(sys.executable, __file__, function,
                                        {"path": path, **kwargs}, threads=threads,
@@ -413,6 +430,8 @@ def main(argv=None):
                         help="the backend grid (default), the dask scale-out case or the "
                              "k-d tree comparison")
     parser.add_argument("--dask-n", type=int, default=400_000, help="rows of the dask case")
+    parser.add_argument("--dask-lazy", action="store_true",
+                        help="dask case: also compute the lazy arrays on 2 workers")
     parser.add_argument("--tree-n", type=int, default=200_000, help="rows of the tree case")
     args = parser.parse_args(argv)
     if args.case == "dask":

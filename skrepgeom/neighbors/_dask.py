@@ -1,17 +1,16 @@
-"""Exact k nearest neighbours of dask arrays: block-pair tasks and a merge tree.
+"""Exact k nearest neighbours of dask arrays: chains of block-pair tasks.
 
 The brute-force kernels of the in-memory engine (``update_topk``,
 ``update_topk_columns``, ``exact_rerank``) run inside dask tasks, one task per pair
 of row blocks; the scheduler (a ``distributed.Client`` or dask's local one) places
-them. Each task returns the exact ``n_neighbors`` best of its pair, ``(block rows,
-n_neighbors)`` numbers, and a left-deep tree of merge tasks reduces the lists of
-every query block as they arrive. dask is imported only when a dask array or
-``backend="dask"`` arrives.
+them. Each task finds the exact ``n_neighbors`` best of its pair, ``(block rows,
+n_neighbors)`` numbers, and merges them into the lists of the previous task of the
+same chain of pairs of each block; a last task per block merges its chains. dask is
+imported only when a dask array or ``backend="dask"`` arrives.
 """
 
 import contextlib
 import mmap
-import operator
 import threading
 
 import numpy as np
@@ -25,6 +24,8 @@ from skrepgeom.utils._validation import FLOAT_DTYPES, check_block
 _BLOCK_TILES = 8
 # Extra candidates re-ranked exactly, as in the in-memory brute backend.
 _MIN_CANDIDATE_MARGIN = 4
+# Chains of pair tasks per block: at least this many (see chains_per_block).
+_MIN_CHAINS = 2
 
 
 _blas_guard = threading.Lock()
@@ -205,14 +206,16 @@ def _load(block, start, name):
 
 
 def pair_task(rows, columns, center, n_neighbors, kind, row_start, column_start, side,
-              index_dtype=np.int64):
+              index_dtype=np.int64, row_list=None, column_list=None):
     """Exact ``n_neighbors`` best of one block pair: the task of the dask graph.
 
     ``rows`` and ``columns`` are blocks of ``X`` (or ``(FileRows, start, stop)`` to
     read), whose first rows have global indices ``row_start`` and ``column_start``.
     Returns ``(distances, indices)`` of the rows among the columns, and for
     ``kind="symmetric"`` also those of the columns among the rows; indices are
-    global (of ``index_dtype``), unfilled entries are ``(inf, -1)``.
+    global (of ``index_dtype``), unfilled entries are ``(inf, -1)``. ``row_list`` and
+    ``column_list``, the best lists found so far for the rows and the columns, are
+    merged into the results (:func:`merge_task`).
     """
     rows = _load(rows, row_start, "query" if kind == "query" else "X")
     columns = rows if kind == "diagonal" else _load(columns, column_start, "X")
@@ -224,11 +227,16 @@ def pair_task(rows, columns, center, n_neighbors, kind, row_start, column_start,
         row_index, column_index = _candidate_lists(
             rows, columns, center, n_rows_candidates, n_columns_candidates, kind, side
         )
-    result = _exact_best(rows, columns, row_index, n_neighbors, column_start, index_dtype)
+    result = _merged(row_list, _exact_best(rows, columns, row_index, n_neighbors,
+                                           column_start, index_dtype))
     if kind != "symmetric":
         return result
-    return result, _exact_best(columns, rows, column_index, n_neighbors, row_start,
-                                index_dtype)
+    return result, _merged(column_list, _exact_best(columns, rows, column_index,
+                                                    n_neighbors, row_start, index_dtype))
+
+
+def _merged(running, new):
+    return new if running is None else merge_task([running, new])
 
 
 def merge_task(parts):
@@ -246,25 +254,33 @@ def _finished(merged):
     return merged[0], merged[1].astype(np.intp)
 
 
-def _merge_in_arrival_order(parts):
-    """Reduce a block's lists with a left-deep tree (a fold), in the order they are made.
+def _scheduler_threads():
+    """Threads of the current dask scheduler: the default client's, or the local pool's."""
+    import os
 
-    ``parts`` come in the order the scheduler produces them (row block by row
-    block), so each merge can run as soon as its newest list exists: a block waits
-    on at most one list besides its running one. A balanced tree of fan-in ``f``
-    would hold up to ``f - 1`` finished lists per block until their siblings exist,
-    ``(f - 1) N k`` numbers over all blocks, more than a worker's share of ``X`` at
-    small ``n_features``.
-    """
     import dask
 
-    merge = dask.delayed(merge_task, pure=True)
-    merged = parts[0]
-    # Merges run before any further pair: they free the lists they consume.
-    with dask.annotate(priority=1):
-        for part in parts[1:]:
-            merged = merge([merged, part])
-    return merged
+    try:
+        from distributed import default_client
+
+        return sum(default_client().nthreads().values())
+    except (ImportError, ValueError):
+        return dask.config.get("num_workers", None) or os.cpu_count() or 1
+
+
+def chains_per_block(n_row_blocks, n_column_blocks, self_query, threads):
+    """Chains of pair tasks per row block, for ``threads`` tasks running at once.
+
+    The pairs of a block are dealt to its chains in turn, so a chain holds about
+    ``n_column_blocks / c`` pairs and the longest path of the graph about twice that
+    (a self-query's pair (i, j) waits for a pair of block i and one of block j).
+    ``c`` keeps that path under a quarter of each thread's share of the pairs, at
+    least ``_MIN_CHAINS``, at most one chain per pair.
+    """
+    n_pairs = (n_row_blocks * (n_row_blocks + 1) // 2 if self_query
+               else n_row_blocks * n_column_blocks)
+    wanted = -(-8 * threads * n_column_blocks // n_pairs)
+    return int(min(n_column_blocks, max(_MIN_CHAINS, wanted)))
 
 
 def _block_inputs(X, source):
@@ -285,6 +301,7 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
     """
     import dask
     import dask.array as da
+    from dask.base import tokenize
 
     self_query = query is None
     side = _tile_side(X.shape[0], X.dtype.itemsize, working_memory)
@@ -298,41 +315,53 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
     # Lists in flight hold 4-byte indices when every global index fits: 12 bytes a
     # neighbour instead of 16 (the results are widened to intp at the end).
     index_dtype = np.int32 if X.shape[0] < 2**31 else np.int64
-    pair = dask.delayed(pair_task, pure=True)
-    pair2 = dask.delayed(pair_task, pure=True, nout=2)
-    parts = [[] for _ in rows]
-    # Pairs are prioritised row block by row block (a distributed scheduler honours
-    # it): the order in which the merges below consume their lists.
+    token = tokenize(X, query, n_neighbors, side, index_dtype)
+    n_columns = len(columns)
+    # Every pair task merges its lists into the best lists found so far for its rows
+    # and for its columns, received from the previous pair task of the same chain:
+    # the pairs of a block form chains, and the cluster holds one running list per
+    # chain whatever order the scheduler picks. (Merge tasks folding finished lists
+    # keep every list made before the one they wait for; priorities could make them
+    # run in time, but a lazy result loses them: array graphs are fused into a plain
+    # dict before they reach the scheduler, and dask's own order let the lists pile
+    # up.) Pair (i, j) is in chain j % c of block i and chain i % c of block j; the c
+    # chains of a block are merged at the end. More chains mean shorter paths through
+    # the graph and c running lists per block; c is sized for the threads of the
+    # scheduler current when the graph is built.
+    n_chains = chains_per_block(len(rows), n_columns, self_query, _scheduler_threads())
+    running = [[None] * n_chains for _ in rows]
     order = 0
     for i, (row_block, (row_start, _)) in enumerate(zip(rows, row_spans)):
-        if not self_query:
-            for column_block, (column_start, _) in zip(columns, column_spans):
-                order -= 1
-                with dask.annotate(priority=order):
-                    parts[i].append(pair(row_block, column_block, center, n_neighbors,
-                                         "query", row_start, column_start, side,
-                                         index_dtype))
-            continue
-        order -= 1
-        with dask.annotate(priority=order):
-            parts[i].append(pair(row_block, None, center, n_neighbors, "diagonal",
-                                 row_start, row_start, side, index_dtype))
-        for j in range(i + 1, len(columns)):
-            column_start = column_spans[j][0]
+        for j in range(i, n_columns) if self_query else range(n_columns):
+            kind = "query" if not self_query else "diagonal" if j == i else "symmetric"
+            # Pairs run row block by row block where the scheduler keeps priorities.
             order -= 1
             with dask.annotate(priority=order):
-                for_rows, for_columns = pair2(row_block, columns[j], center, n_neighbors,
-                                              "symmetric", row_start, column_start, side,
-                                              index_dtype)
-            parts[i].append(for_rows)
-            parts[j].append(for_columns)
+                result = dask.delayed(pair_task, pure=True,
+                                      nout=2 if kind == "symmetric" else None)(
+                    row_block, None if kind == "diagonal" else columns[j], center,
+                    n_neighbors, kind, row_start, column_spans[j][0], side, index_dtype,
+                    running[i][j % n_chains],
+                    running[j][i % n_chains] if kind == "symmetric" else None,
+                    dask_key_name=f"kneighbors-pair-{token}-{i}-{j}",
+                )
+            if kind == "symmetric":
+                running[i][j % n_chains], running[j][i % n_chains] = result
+            else:
+                running[i][j % n_chains] = result
+    merge = dask.delayed(merge_task, pure=True)
+    merged = [
+        merge([chain for chain in chains if chain is not None],
+              dask_key_name=f"kneighbors-merge-{token}-{i}")
+        for i, chains in enumerate(running)
+    ]
     finish = dask.delayed(_finished, pure=True, nout=2)
-    results = [finish(_merge_in_arrival_order(block_parts)) for block_parts in parts]
+    results = [finish(block, dask_key_name=f"kneighbors-block-{token}-{i}")
+               for i, block in enumerate(merged)]
     if compute:
-        # The blocks come back one by one and are joined here: computing the dask
-        # arrays would join them in a task on a worker first, which would then hold
-        # all N lists twice, and their conversion to an array graph drops the
-        # priorities set above.
+        # The blocks come back one by one and are joined here: computing dask arrays
+        # joins their chunks in a task on a worker first (dask's finalize), which then
+        # holds all N lists twice.
         blocks = dask.compute(*results)
         return (np.concatenate([block[0] for block in blocks]),
                 np.concatenate([block[1] for block in blocks]))

@@ -102,7 +102,7 @@ def kneighbors(
         and runs the exact backend with the lowest predicted time, see
         :func:`explain_backend` (``"dask"`` when ``X`` or ``query`` is a dask array).
         ``"dask"``: the brute-force scan as a dask graph, one task per pair of row
-        blocks and a merge tree per query block, run by the current dask
+        blocks, chained per block to merge the lists, run by the current dask
         scheduler (a ``distributed.Client`` when one is active); NumPy input is cut
         into blocks of rows sized from ``working_memory``, and a memory-mapped file
         is read block by block by the tasks themselves. Results equal ``"brute"``'s.

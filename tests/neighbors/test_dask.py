@@ -57,6 +57,7 @@ from pathlib import Path  # noqa: E402
 
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
+from dask.core import get_dependencies  # noqa: E402
 from sklearn import config_context  # noqa: E402
 from sklearn.datasets import make_swiss_roll  # noqa: E402
 
@@ -68,7 +69,8 @@ from skrepgeom.neighbors import (  # noqa: E402
     label_overlap,
     neighborhood_overlap,
 )
-from skrepgeom.neighbors._dask import FileRows, block_rows  # noqa: E402
+from skrepgeom.neighbors import _dask  # noqa: E402
+from skrepgeom.neighbors._dask import FileRows, block_rows, chains_per_block  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -134,18 +136,99 @@ def test_dask_odd_chunks_dtype_and_lazy_result(dask_client):
     np.testing.assert_array_equal(kneighbors(X_unknown, 3, compute=True)[1], expected[1])
 
 
-def test_dask_graph_has_block_pair_tasks_only(planted):
-    X = da.from_array(planted[:5000], chunks=(1000, 40))
-    distances, _ = kneighbors(X, 4)
+def _pair_block(key):
+    """``(i, j)`` of a pair task's key, or ``None``."""
+    key = key[0] if isinstance(key, tuple) else key
+    if not str(key).startswith("kneighbors-pair-"):
+        return None
+    i, j = str(key).rsplit("-", 2)[1:]
+    return int(i), int(j)
+
+
+@pytest.mark.parametrize("query_rows", [None, 700])
+def test_dask_graph_chains_pair_tasks(planted, query_rows, monkeypatch):
+    # The chains are sized for the scheduler's threads: one thread here.
+    monkeypatch.setattr(_dask, "_scheduler_threads", lambda: 1)
+    X = da.from_array(planted[:5000], chunks=(500, 40))
+    query = None if query_rows is None else da.from_array(planted[:query_rows], chunks=(350, 40))
+    distances, _ = kneighbors(X, 4, query=query)
     graph = dict(distances.__dask_graph__())
-    names = [key[0] if isinstance(key, tuple) else key for key in graph]
-    n_blocks = 5
-    assert sum("pair_task" in name for name in names) == n_blocks * (n_blocks + 1) // 2
-    # Each block folds its n_blocks lists (one per pair it is in) with pairwise merges.
-    assert sum("merge_task" in name for name in names) == n_blocks * (n_blocks - 1)
+    dependencies = {key: get_dependencies(graph, key) for key in graph}
+    dependents = {key: [] for key in graph}
+    for key in graph:
+        for dependency in dependencies[key]:
+            dependents[dependency].append(key)
+
+    def consumers(key):
+        """Tasks using ``key``'s output, through the getitem of a pair's two lists."""
+        found = []
+        for dependent in dependents[key]:
+            if str(dependent).startswith("getitem-"):
+                found += consumers(dependent)
+            else:
+                found.append(dependent)
+        return found
+
+    pairs = {key: _pair_block(key) for key in graph if _pair_block(key) is not None}
+    n_blocks, n_query_blocks = 10, 10 if query is None else 2
+    n_pairs = n_blocks * (n_blocks + 1) // 2 if query is None else n_query_blocks * n_blocks
+    assert len(pairs) == n_pairs
+    merges = [key for key in graph if str(key).startswith("kneighbors-merge-")]
+    assert len(merges) == n_query_blocks
+    # Each list a pair makes is used by exactly one task, the next pair of its chain or
+    # its block's final merge: the lists alive at any time are the chains' running
+    # lists, whatever order the tasks run in.
+    n_chains = chains_per_block(n_query_blocks, n_blocks, query is None, 1)
+    assert n_chains == (2 if query is None else 4)
+    for key, (i, j) in pairs.items():
+        users = consumers(key)
+        assert len(users) == (2 if query is None and i != j else 1), (key, users)
+        for user in users:
+            if user in pairs:
+                i2, j2 = pairs[user]
+                # The same chain of the same block, further along it.
+                assert (i2, j2) > (i, j)
+                assert {i, j} & {i2, j2}
+                if query is not None:
+                    assert i2 == i and j2 == j + n_chains
+            else:
+                assert user in merges
+    # A merge reduces the chains of one block: n_chains lists (or fewer).
+    for merge in merges:
+        assert len(dependencies[merge]) <= n_chains
     # No task sees more than two blocks of X: every output is O(block x k).
     for block in distances.to_delayed().ravel():
-        assert block.compute().shape == (1000, 4)
+        assert block.compute().shape[1] == 4 and block.compute().shape[0] <= 500
+
+
+def test_dask_scheduler_runs_pairs_row_block_by_row_block(dask_client, planted):
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class Priorities(SchedulerPlugin):
+        name = "kneighbors-priorities"
+
+        def __init__(self):
+            self.priorities = {}
+
+        def update_graph(self, scheduler, *, priority, **kwargs):
+            self.priorities.update(
+                {key: value for key, value in priority.items() if _pair_block(key)}
+            )
+
+    dask_client.register_plugin(Priorities())
+    try:
+        kneighbors(da.from_array(planted[:6000], chunks=(1000, 40)), 3, compute=True)
+        priorities = dask_client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.plugins["kneighbors-priorities"].priorities
+        )
+    finally:
+        dask_client.unregister_scheduler_plugin("kneighbors-priorities")
+    # The scheduler's priorities (the graph's annotations first) run the pairs row
+    # block by row block, the order of the chains.
+    by_priority = sorted(priorities, key=priorities.get)
+    assert [_pair_block(key) for key in by_priority] == [
+        (i, j) for i in range(6) for j in range(i, 6)
+    ]
 
 
 def test_dask_numpy_input_and_memmap_rows(dask_client, tmp_path, planted):
@@ -287,8 +370,12 @@ def _idle_rss_mb():
     return _current_rss_mb()
 
 
-def _worker_growth(path, small, working_memory):
-    """Peak-RSS growth of each of 2 fresh workers over its warm idle RSS in a fit."""
+def _worker_growth(path, small, working_memory, lazy):
+    """Peak-RSS growth of each of 2 fresh workers over its warm idle RSS in a search.
+
+    The search is a TwoNN fit, or with ``lazy`` the dask arrays of ``kneighbors``
+    computed by dask and saved next to ``path``.
+    """
     import distributed
 
     with distributed.LocalCluster(
@@ -297,17 +384,26 @@ def _worker_growth(path, small, working_memory):
         with config_context(working_memory=working_memory):
             # Warm the workers: imports, kernels, the scheduler's machinery, on 20k rows.
             TwoNNDimension(backend="dask", n_bootstrap=0).fit(np.load(small, mmap_mode="r"))
+            dask.compute(*kneighbors(np.load(small, mmap_mode="r"), 2, backend="dask"))
             idle = client.run(_idle_rss_mb)
-            fitted = TwoNNDimension(backend="dask", n_bootstrap=0).fit(
-                np.load(path, mmap_mode="r")
-            )
+            if lazy:
+                distances, indices = dask.compute(
+                    *kneighbors(np.load(path, mmap_mode="r"), 2, backend="dask")
+                )
+                np.save(f"{path}.distances.npy", distances)
+                np.save(f"{path}.indices.npy", indices)
+                result = None
+            else:
+                result = TwoNNDimension(backend="dask", n_bootstrap=0).fit(
+                    np.load(path, mmap_mode="r")
+                ).dimension_
         peak = client.run(_peak_rss_mb)
-    assert fitted.n_samples_fit_ == 100_000
-    return {worker: peak[worker] - idle[worker] for worker in idle}, fitted.dimension_
+    return {worker: peak[worker] - idle[worker] for worker in idle}, result
 
 
 @pytest.mark.slow
-def test_dask_worker_peak_memory(tmp_path):
+@pytest.mark.parametrize("lazy", [False, True], ids=["fit", "lazy"])
+def test_dask_worker_peak_memory(tmp_path, lazy):
     """Each worker's peak RSS grows by a bound set by the blocks and tiles, not by X."""
     pytest.importorskip("distributed")
     if not os.access("/proc/self/clear_refs", os.W_OK):
@@ -318,47 +414,66 @@ def test_dask_worker_peak_memory(tmp_path):
     np.save(path, X)
     np.save(small, X[:20_000])
     x_mb = X.nbytes / 2**20
-    del X
+    if not lazy:
+        del X
     working_memory = 1.0  # MiB
     with config_context(working_memory=working_memory):
         rows = block_rows(n_samples, itemsize, None)
     side = int(np.sqrt(working_memory * 2**20 / itemsize))
     n_candidates = n_neighbors + 4
     # One pair task: two blocks read, a tile of products and three tile-sized slices
-    # of the blocks (centred rows, scaled rows, centred columns), two candidate lists,
-    # two exact lists; or a merge: two lists in, a concatenation and one out.
+    # of the blocks (centred rows, scaled rows, centred columns), two candidate lists;
+    # then the lists: two exact lists, the two running lists received, their
+    # concatenations, the merge's sort order and two merged lists out (at most 10
+    # lists of B k float64 distances and int64 indices alive at once).
     task_bytes = (
         2 * rows * n_features * itemsize
         + side * (side + 3 * n_features) * itemsize
         + 2 * rows * n_candidates * (itemsize + 8)
-        + 6 * rows * n_neighbors * 16
+        + 10 * rows * n_neighbors * 16
     )
-    # A worker runs one task at a time. It may also hold the running merged list of
-    # every block and one list waiting to be merged into it (a float64 distance and
-    # an int32 index per neighbour), and the allocator keeps some freed memory (4 MiB).
-    # distributed keeps a few KB of state per task it has run (about 2.5 KB measured
-    # with trivial tasks; 4 KB here): pairs, their two halves, merges, block results
-    # and the mean, shared by the 2 workers.
+    # A worker runs one task at a time. It may also hold the running lists of every
+    # block, one per chain (2 chains per block for 25 blocks on 2 threads; a float64
+    # distance and an int32 index per neighbour), and the allocator keeps some freed
+    # memory (4 MiB). distributed keeps a few KB of state per task it has run (about
+    # 2.5 KB measured with trivial tasks; 4 KB here): pairs, the two lists of each
+    # pair, each block's merge, its result and the result's two arrays, and the mean,
+    # shared by the 2 workers.
     n_blocks = -(-n_samples // rows)
-    n_tasks = n_blocks * (n_blocks + 1) // 2 + 2 * n_blocks * (n_blocks - 1) + 3 * n_blocks
-    bound_mb = (task_bytes + 2 * n_samples * n_neighbors * 12 + n_tasks / 2 * 4096) / 2**20 + 4
+    n_tasks = n_blocks * (n_blocks + 1) // 2 + n_blocks * (n_blocks - 1) + 6 * n_blocks
+    n_chains = chains_per_block(n_blocks, n_blocks, True, 2)
+    bound_mb = (
+        task_bytes + n_chains * n_samples * n_neighbors * 12 + n_tasks / 2 * 4096
+    ) / 2**20 + 4
     assert bound_mb < x_mb
+    if lazy:
+        # dask computes the arrays by joining their chunks in a task on a worker
+        # (dask's finalize): the blocks' results wait for it (N k float64 distances
+        # and intp indices), and that worker holds them joined too.
+        bound_mb += 2 * n_samples * n_neighbors * 16 / 2**20
     # The cluster is started from a fresh interpreter, as a user's script would start
-    # it: started from the pytest process, the workers' peak RSS grew by about 7 MB
-    # more in the same fit, which the fit's own allocations do not explain.
+    # it, so that nothing of the test session (its own cluster, its threads) is in the
+    # processes measured.
     root = Path(__file__).resolve().parents[2]
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); "
         "from tests.neighbors.test_dask import _worker_growth; "
-        "print(json.dumps(_worker_growth(*sys.argv[2:4], float(sys.argv[4]))))"
+        "print(json.dumps(_worker_growth(*sys.argv[2:4], float(sys.argv[4]), "
+        "sys.argv[5] == 'True')))"
     )
     completed = subprocess.run(
-        [sys.executable, "-c", code, str(root), str(path), str(small), str(working_memory)],
+        [sys.executable, "-c", code, str(root), str(path), str(small), str(working_memory),
+         str(lazy)],
         capture_output=True, text=True, timeout=500, cwd=root, check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     growth, dimension = json.loads(completed.stdout.strip().splitlines()[-1])
     print(f"X {x_mb:.1f} MB, bound {bound_mb:.1f} MB, worker growth {growth}")
     assert all(value < bound_mb for value in growth.values()), growth
-    # TwoNN underestimates the dimension of 50-dimensional noise (about 37 here).
-    assert 30 < dimension < 50
+    if lazy:
+        expected = kneighbors(X, n_neighbors, backend="brute", n_jobs=2)
+        np.testing.assert_array_equal(np.load(f"{path}.indices.npy"), expected[1])
+        np.testing.assert_array_equal(np.load(f"{path}.distances.npy"), expected[0])
+    else:
+        # TwoNN underestimates the dimension of 50-dimensional noise (about 37 here).
+        assert 30 < dimension < 50
