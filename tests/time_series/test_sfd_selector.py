@@ -75,14 +75,16 @@ def _synthetic(n_classes, seed=0, n=120, p=500, n_constant=10):
     return X, y, np.sort(constant_cols)
 
 
-def _brute_force(X, y, sizes, seed, kind="max", split=None):
+def _brute_force(X, y, sizes, seed, kind="max", split=None, alpha=None):
     """Independent reference: scale, split, RidgeClassifier refit at every size.
 
     ``split`` is ``(train rows, validation rows)``; by default the split of
-    ``train_test_split`` seeded with ``seed``.
+    ``train_test_split`` seeded with ``seed``. ``alpha`` defaults to the brute-force
+    leave-one-out choice on all rows.
     """
     Xs = _scaled(X)
-    alpha = _near_tie_alpha(ALPHAS, _brute_force_loo_scores(Xs, y, ALPHAS))
+    if alpha is None:
+        alpha = _near_tie_alpha(ALPHAS, _brute_force_loo_scores(Xs, y, ALPHAS))
     if split is None:
         split = train_test_split(np.arange(len(y)), test_size=0.33, random_state=seed, stratify=y)
     idx_tr, idx_va = split
@@ -193,14 +195,18 @@ def test_validation_curve_is_the_mean_over_splits(n_classes):
     """Each split's curve equals a brute-force refit loop on that split; the step is
     chosen on their mean, and the features are those of the first split's path."""
     X, y, _ = _synthetic(n_classes, seed=5, n=90, p=300)
-    sfd = SequentialFeatureDetachment(random_state=7, n_splits=3).fit(X, y)
-    sizes = detachment_sizes(300)
+    # coarse schedule (about 30 steps): the brute force refits every step of 3 splits
+    sfd = SequentialFeatureDetachment(random_state=7, n_splits=3, drop_fraction=0.15).fit(X, y)
+    sizes = detachment_sizes(300, drop_fraction=0.15)
+    np.testing.assert_array_equal(sfd.sizes_, sizes)
     splits = list(
         StratifiedShuffleSplit(n_splits=3, test_size=0.33, random_state=7).split(X, y)
     )
     first = train_test_split(np.arange(len(y)), test_size=0.33, random_state=7, stratify=y)
     np.testing.assert_array_equal(splits[0][1], first[1])
-    curves = [_brute_force(X, y, sizes, None, split=split) for split in splits]
+    alpha = _brute_force(X, y, sizes[:1], None, split=splits[0])[0]
+    assert sfd.alpha_full_ == alpha
+    curves = [_brute_force(X, y, sizes, None, split=split, alpha=alpha) for split in splits]
     for r, (_, _, train_scores, val_scores, _) in enumerate(curves):
         np.testing.assert_array_equal(sfd.split_val_scores_[r], val_scores)
         np.testing.assert_array_equal(sfd.split_train_scores_[r], train_scores)
@@ -213,7 +219,8 @@ def test_validation_curve_is_the_mean_over_splits(n_classes):
     support[curves[0][1][expected_step]] = True
     np.testing.assert_array_equal(sfd.support_, support)
     # one split is the single hold-out of the reference method
-    single = SequentialFeatureDetachment(random_state=7, n_splits=1).fit(X, y)
+    single = SequentialFeatureDetachment(random_state=7, n_splits=1, drop_fraction=0.15)
+    single.fit(X, y)
     np.testing.assert_array_equal(single.val_scores_, curves[0][3])
 
 
