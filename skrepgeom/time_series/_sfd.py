@@ -233,8 +233,8 @@ class SequentialFeatureDetachment(ClassifierMixin, SelectorMixin, BaseEstimator)
         Number of selected features.
     elimination_order_ : ndarray of shape (n_features,), dtype=int32
         Feature indices in detachment order along the first split's path, the last
-        the most important: the
-        support of step ``k`` is ``elimination_order_[-sizes_[k]:]``.
+        the most important: the support of step ``k`` is
+        ``elimination_order_[-sizes_[k]:]``.
     n_constant_features_ : int
         Constant training columns, detached first.
     alpha_ : float
