@@ -8,25 +8,32 @@ from skrepgeom.time_series import DetachRocketClassifier, SequentialFeatureDetac
 
 
 class SFDFit:
-    """``SequentialFeatureDetachment`` on standard-normal n x 20,000 float32 (146 steps)."""
+    """``SequentialFeatureDetachment`` on standard-normal n x 20,000 float32 (146 steps).
 
-    params = ([250, 1000],)
-    param_names = ["n_samples"]
+    ``n_splits=1`` times one detachment path, ``n_splits=5`` (the default) five.
+    """
+
+    params = ([250, 1000], [1, 5])
+    param_names = ["n_samples", "n_splits"]
     timeout = 300
     number = 1
     repeat = (1, 3, 30.0)
     warmup_time = 0
 
-    def setup(self, n_samples):
+    def setup(self, n_samples, n_splits):
         rng = np.random.default_rng(0)
         self.X = rng.standard_normal((n_samples, 20_000), dtype=np.float32)
         self.y = (self.X[:, 0] + self.X[:, 1] > 0).astype(int)
 
-    def time_fit(self, n_samples):
-        SequentialFeatureDetachment(alphas=[1.0], random_state=0).fit(self.X, self.y)
+    def time_fit(self, n_samples, n_splits):
+        SequentialFeatureDetachment(alphas=[1.0], n_splits=n_splits, random_state=0).fit(
+            self.X, self.y
+        )
 
-    def peakmem_fit(self, n_samples):
-        SequentialFeatureDetachment(alphas=[1.0], random_state=0).fit(self.X, self.y)
+    def peakmem_fit(self, n_samples, n_splits):
+        SequentialFeatureDetachment(alphas=[1.0], n_splits=n_splits, random_state=0).fit(
+            self.X, self.y
+        )
 
 
 class DetachRocketGunPoint:

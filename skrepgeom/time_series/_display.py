@@ -38,7 +38,7 @@ class SFDCurveDisplay:
 
     Build it with :meth:`from_estimator`. Draws, on a logarithmic axis of the number
     of features kept, the relative validation accuracy ``val_k / val_0`` of every
-    SFD step and the smoothed trade-off objective, and marks the full model (the
+    SFD step (mean over the selector's ``n_splits`` validation splits) and the smoothed trade-off objective, and marks the full model (the
     first step) and the chosen step.
 
     Parameters

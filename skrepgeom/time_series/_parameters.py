@@ -50,6 +50,16 @@ SELECTOR_PARAMETERS = {
         "float in (0, 1)",
         "Share of the rows in the stratified validation split.",
     ),
+    "n_splits": _Parameter(
+        5,
+        [Interval(Integral, 1, None, closed="left")],
+        "int >= 1",
+        "Stratified validation splits (each of ``validation_fraction`` of the rows) whose "
+        "validation accuracy curves are averaged before the size is chosen; the detachment "
+        "path and the selected features are those of the first split, the split a single "
+        "hold-out would use. ``1`` is the reference method's single hold-out. Ignored with "
+        "``official_compat=True``.",
+    ),
     "trade_off": _Parameter(
         0.1,
         [Interval(Real, 0, None, closed="left")],

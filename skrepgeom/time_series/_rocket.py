@@ -70,7 +70,7 @@ class DetachRocketClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         With ROCKET, evaluate only the kernels owning a selected feature at predict.
     random_state : int, RandomState instance or None, default=None
         Seed of the kernels (passed unchanged to sktime when an int) and of the
-        validation split.
+        validation splits.
     n_jobs : int, default=None
         Numba threads of the transform (sktime's and the pruned predict kernel, set
         and restored around each call) and BLAS threads of the detachment (see

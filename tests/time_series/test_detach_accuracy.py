@@ -17,16 +17,17 @@ from skrepgeom.time_series._ridge_path import loo_alpha
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 # (data set, transformer, floor of the test accuracy with random_state=0). Measured
-# with random_state=0 on the development machine: GunPoint 0.980 (full model 1.000),
-# ArrowHead 0.811 (0.823), ItalyPowerDemand 0.967 (0.969), BasicMotions 1.000 (1.000);
-# each floor is one or two test series below the measurement, and the published
-# ROCKET accuracies (GunPoint 1.00, ArrowHead 0.81, ItalyPowerDemand 0.97, BasicMotions
-# 1.00) bound it from above.
+# with random_state=0 on the development machine (default n_splits=5): GunPoint 1.000
+# (full model 1.000, 19 features kept), ArrowHead 0.829 (0.823, 789), ItalyPowerDemand
+# 0.969 (0.969, 313), BasicMotions 1.000 (1.000, 213); each floor is one or two test
+# series below the measurement (ItalyPowerDemand, 1029 test series: 0.4 % below). For
+# comparison, the published ROCKET accuracies: GunPoint 1.00, ArrowHead 0.81,
+# ItalyPowerDemand 0.97, BasicMotions 1.00.
 CASES = [
-    ("gunpoint", "rocket", 0.96),
-    ("arrow_head", "rocket", 0.80),
-    ("italy_power_demand", "rocket", 0.95),
-    ("basic_motions", "minirocket", 0.97),
+    ("gunpoint", "rocket", 0.985),
+    ("arrow_head", "rocket", 0.817),
+    ("italy_power_demand", "rocket", 0.965),
+    ("basic_motions", "minirocket", 0.975),
 ]
 
 
@@ -43,19 +44,28 @@ def test_detach_keeps_the_full_model_accuracy(detach_fit, load_ucr, name, transf
 
 
 def test_detach_beats_a_random_subset_of_the_same_size(detach_fit, load_ucr):
-    """GunPoint: the detached features beat a random subset of as many features."""
+    """GunPoint: the last 10 features of the detachment path beat 10 random ones.
+
+    Both subsets go through the same refit (penalty by leave-one-out, ridge on all
+    training rows), so only the ranking of the path is compared, not the chosen size.
+    """
     X_train, y_train, X_test, y_test = load_ucr("gunpoint")
     clf = detach_fit("gunpoint", "rocket")
     sfd = clf.sfd_
+    size = int(sfd.sizes_[-1])
     rng = np.random.default_rng(0)
     varying = np.flatnonzero(~sfd._constant)
-    subset = np.sort(rng.choice(varying, sfd.n_features_selected_, replace=False))
-    mean, scale = sfd.scaler_.mean_[subset], sfd.scaler_.scale_[subset]
-    F_train = (clf._full_features(X_train)[:, subset] - mean) / scale
-    F_test = (clf._full_features(X_test)[:, subset] - mean) / scale
-    alpha = loo_alpha(F_train, y_train, np.logspace(-10, 10, 20))[0]
-    random_accuracy = RidgeClassifier(alpha=alpha).fit(F_train, y_train).score(F_test, y_test)
-    assert clf.score(X_test, y_test) > random_accuracy + 0.05
+    F_train, F_test = clf._full_features(X_train), clf._full_features(X_test)
+
+    def accuracy(subset):
+        mean, scale = sfd.scaler_.mean_[subset], sfd.scaler_.scale_[subset]
+        train, test = (F_train[:, subset] - mean) / scale, (F_test[:, subset] - mean) / scale
+        alpha = loo_alpha(train, y_train, np.logspace(-10, 10, 20))[0]
+        return RidgeClassifier(alpha=alpha).fit(train, y_train).score(test, y_test)
+
+    detached = np.sort(sfd.elimination_order_[-size:])
+    random_subset = np.sort(rng.choice(varying, size, replace=False))
+    assert accuracy(detached) > accuracy(random_subset) + 0.05
 
 
 def test_official_compat_reproduces_the_reference_arrowhead_run(detach_fit, load_ucr):

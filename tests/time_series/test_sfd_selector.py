@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.linear_model import RidgeClassifier, RidgeClassifierCV
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, LabelBinarizer, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -69,13 +75,19 @@ def _synthetic(n_classes, seed=0, n=120, p=500, n_constant=10):
     return X, y, np.sort(constant_cols)
 
 
-def _brute_force(X, y, sizes, seed, kind="max"):
-    """Independent reference: scale, split, RidgeClassifier refit at every size."""
+def _brute_force(X, y, sizes, seed, kind="max", split=None, alpha=None):
+    """Independent reference: scale, split, RidgeClassifier refit at every size.
+
+    ``split`` is ``(train rows, validation rows)``; by default the split of
+    ``train_test_split`` seeded with ``seed``. ``alpha`` defaults to the brute-force
+    leave-one-out choice on all rows.
+    """
     Xs = _scaled(X)
-    alpha = _near_tie_alpha(ALPHAS, _brute_force_loo_scores(Xs, y, ALPHAS))
-    idx_tr, idx_va = train_test_split(
-        np.arange(len(y)), test_size=0.33, random_state=seed, stratify=y
-    )
+    if alpha is None:
+        alpha = _near_tie_alpha(ALPHAS, _brute_force_loo_scores(Xs, y, ALPHAS))
+    if split is None:
+        split = train_test_split(np.arange(len(y)), test_size=0.33, random_state=seed, stratify=y)
+    idx_tr, idx_va = split
     active = np.arange(X.shape[1])
     importance = None
     supports, val_scores, train_scores, coefs = [], [], [], []
@@ -103,8 +115,9 @@ def test_gram_path_equals_brute_force_refits(n_classes):
     np.testing.assert_array_equal(sfd.sizes_, sizes)
     alpha, supports, train_scores, val_scores, coefs = _brute_force(X, y, sizes, 3)
     assert sfd.alpha_full_ == alpha
-    np.testing.assert_array_equal(sfd.val_scores_, val_scores)
-    np.testing.assert_array_equal(sfd.train_scores_, train_scores)
+    # the first of the n_splits splits is train_test_split's, and its path is the model's
+    np.testing.assert_array_equal(sfd.split_val_scores_[0], val_scores)
+    np.testing.assert_array_equal(sfd.split_train_scores_[0], train_scores)
     P = X.shape[1]
     for k, s in enumerate(sizes):
         np.testing.assert_array_equal(np.sort(sfd.elimination_order_[P - s :]), supports[k])
@@ -177,6 +190,40 @@ def test_schedule_sizes():
     assert sizes[0] == 20_000 and np.all(np.diff(sizes) < 0) and sizes[-1] > 0
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_validation_curve_is_the_mean_over_splits(n_classes):
+    """Each split's curve equals a brute-force refit loop on that split; the step is
+    chosen on their mean, and the features are those of the first split's path."""
+    X, y, _ = _synthetic(n_classes, seed=5, n=90, p=300)
+    # coarse schedule (about 30 steps): the brute force refits every step of 3 splits
+    sfd = SequentialFeatureDetachment(random_state=7, n_splits=3, drop_fraction=0.15).fit(X, y)
+    sizes = detachment_sizes(300, drop_fraction=0.15)
+    np.testing.assert_array_equal(sfd.sizes_, sizes)
+    splits = list(
+        StratifiedShuffleSplit(n_splits=3, test_size=0.33, random_state=7).split(X, y)
+    )
+    first = train_test_split(np.arange(len(y)), test_size=0.33, random_state=7, stratify=y)
+    np.testing.assert_array_equal(splits[0][1], first[1])
+    alpha = _brute_force(X, y, sizes[:1], None, split=splits[0])[0]
+    assert sfd.alpha_full_ == alpha
+    curves = [_brute_force(X, y, sizes, None, split=split, alpha=alpha) for split in splits]
+    for r, (_, _, train_scores, val_scores, _) in enumerate(curves):
+        np.testing.assert_array_equal(sfd.split_val_scores_[r], val_scores)
+        np.testing.assert_array_equal(sfd.split_train_scores_[r], train_scores)
+    mean = np.mean([curve[3] for curve in curves], axis=0)
+    np.testing.assert_allclose(sfd.val_scores_, mean, rtol=1e-15)
+    smooth = np.convolve(np.r_[0, mean / mean[0], 0], np.ones(3) / 3, mode="valid")
+    expected_step = int(np.argmax(0.1 * (1 - sizes / sizes[0]) + smooth))
+    assert sfd.best_step_ == expected_step
+    support = np.zeros(X.shape[1], dtype=bool)
+    support[curves[0][1][expected_step]] = True
+    np.testing.assert_array_equal(sfd.support_, support)
+    # one split is the single hold-out of the reference method
+    single = SequentialFeatureDetachment(random_state=7, n_splits=1, drop_fraction=0.15)
+    single.fit(X, y)
+    np.testing.assert_array_equal(single.val_scores_, curves[0][3])
+
+
 def test_selection_objective_zero_padded():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 200))
@@ -194,8 +241,9 @@ def test_selection_objective_zero_padded():
 
 def test_fixed_fraction_and_reselect():
     X, y, _ = _synthetic(2, seed=2)
+    # one split: on this curve the most accurate size and the trade-off's differ
     sfd = SequentialFeatureDetachment(
-        random_state=0, fixed_fraction=1.0, store_training_features=True
+        random_state=0, n_splits=1, fixed_fraction=1.0, store_training_features=True
     ).fit(X, y)
     assert sfd.best_step_ == 0 and sfd.n_features_selected_ == X.shape[1]
     sfd.reselect(trade_off=0)
