@@ -234,6 +234,13 @@ def test_float32_goodness_equals_a_numpy_forward_per_class(float32_net, monkeypa
     )
 
 
+def test_float32_goodness_does_not_depend_on_threads(float32_net):
+    clf, X = float32_net
+    clf = pickle.loads(pickle.dumps(clf))
+    one = clf.set_params(n_jobs=1).goodness_scores(X)
+    np.testing.assert_array_equal(clf.set_params(n_jobs=2).goodness_scores(X), one)
+
+
 @pytest.mark.parametrize("onednn", [True, False])
 def test_product_kernels_equal_numpy(monkeypatch, onednn):
     """oneDNN (where torch runs it) and torch.mm give x @ W.T, also without input units."""
