@@ -70,9 +70,9 @@ def _onednn_runs():
         x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
         weight = torch.tensor([[0.5, -1.0], [2.0, 0.25]])
         packed = torch.ops.mkldnn._reorder_linear_weight(weight, 2)
+        kernel = torch.ops.mkldnn._linear_pointwise
         return all(
-            torch.equal(torch.ops.mkldnn._linear_pointwise(x, w, None, "none", [], ""), x @ weight.t())
-            for w in (weight, packed)
+            torch.equal(kernel(x, w, None, "none", [], ""), x @ weight.t()) for w in (weight, packed)
         )
     except (AttributeError, RuntimeError):
         return False
@@ -80,7 +80,9 @@ def _onednn_runs():
 
 def _uses_onednn(x):
     # oneDNN refuses an empty inner dimension (every input unit silent on a chunk).
-    return x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[-1] > 0 and _onednn_runs()
+    return (
+        x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[-1] > 0 and _onednn_runs()
+    )
 
 
 def _prepared(weight, rows):
@@ -270,9 +272,10 @@ class FFNet(torch.nn.Module):
         layer's weight, possibly prepared by :func:`_prepared`. ``scale`` holds
         ``1 / (||x||_p + eps)`` per row (``None`` when the network does not
         normalise), applied to the product instead of to ``x``:
-        ``W (x s) + b = (W x) s + b``, so ``x`` is read once, by the matmul. Writing
-        into preallocated buffers avoids fresh pages for every chunk (page faults
-        cost as much as the elementwise work for 500-unit layers). When ``x`` is a
+        ``W (x s) + b = (W x) s + b``, so ``x`` is read once, by the matmul. The
+        ``torch.mm`` path writes into the preallocated ``out``, which avoids fresh
+        pages for every chunk (page faults cost as much as the elementwise work for
+        500-unit layers); oneDNN returns its own tensor. When ``x`` is a
         ReLU output, the units silent on every row of ``x`` contribute exact zeros
         and are left out of the matmul: FF layers are sparse (on digits, 3 x 500,
         about 40 % of the second layer's units are silent on a whole chunk), and
