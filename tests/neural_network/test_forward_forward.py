@@ -165,6 +165,112 @@ def test_goodness_scores_equal_a_forward_per_class(iris, params):
             )
 
 
+def _numpy_goodness_per_class(clf, X):
+    """(n, n_classes, n_layers) L2 goodness in float64 NumPy, one forward pass per class."""
+    weights = [(lin.weight.double().numpy(), lin.bias.double().numpy()) for lin in clf.module_.layers]
+    n_classes = clf.classes_.shape[0]
+    G = np.empty((X.shape[0], n_classes, len(weights)))
+    for c in range(n_classes):
+        h = np.array(X, dtype=np.float64)
+        h[:, :n_classes] = 0.0  # overwrite embedding
+        h[:, c] = clf.label_value_
+        for index, (W, b) in enumerate(weights):
+            h = h / (np.sqrt((h * h).sum(axis=1, keepdims=True)) + 1e-4)
+            h = np.maximum(h @ W.T + b, 0.0)
+            G[:, c, index] = np.sqrt((h * h).sum(axis=1))
+    return G
+
+
+@pytest.fixture(scope="module")
+def float32_net():
+    """A float32 3-layer network on blobs; enough rows for several inference chunks."""
+    X, y = make_blobs(n_samples=900, centers=4, n_features=24, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    clf = ForwardForwardClassifier(
+        hidden_layer_sizes=(64, 64, 48), max_epochs=3, batch_size=128,
+        label_embedding="overwrite", random_state=0,
+    ).fit(X, y)
+    assert X.shape[0] * 4 > 2 * ffnet.chunk_rows(torch.device("cpu"))
+    return clf, X
+
+
+@pytest.mark.parametrize("kernel", ["default", "torch.mm"])
+@pytest.mark.parametrize("units", ["trained", "all_active", "first_silent", "half_silent"])
+def test_float32_goodness_equals_a_numpy_forward_per_class(float32_net, monkeypatch, kernel, units):
+    """Batched float32 inference (oneDNN or torch.mm products) against float64 NumPy.
+
+    ``all_active``: every unit of the first two layers fires on every row, nothing
+    is left out of a product; ``first_silent``: the first layer is silent on every
+    row, so the second layer's product has no input unit at all; ``half_silent``:
+    half of the first layer is silent (those units are left out of the product).
+    """
+    clf, X = float32_net
+    clf = pickle.loads(pickle.dumps(clf))  # the module fixture stays untouched
+    with torch.no_grad():
+        if units == "all_active":
+            for layer in clf.module_.layers[:2]:
+                layer.bias.fill_(10.0)
+        elif units == "first_silent":
+            clf.module_.layers[0].bias.fill_(-1e3)
+        elif units == "half_silent":
+            clf.module_.layers[0].bias[::2] = -1e3
+    if kernel == "torch.mm":
+        monkeypatch.setattr(ffnet, "_onednn_runs", lambda: False)
+    G = clf.goodness_scores(X)
+    assert G.dtype == np.float32
+    expected = _numpy_goodness_per_class(clf, X)
+    np.testing.assert_allclose(G, expected, rtol=2e-5, atol=2e-5)
+    if units == "first_silent":
+        # No label reaches past the first layer: every class scores the same.
+        np.testing.assert_array_equal(G, np.broadcast_to(G[:, :1], G.shape))
+        return
+    # Same predictions wherever the reference has a margin above float32 rounding.
+    scores = _softmax(expected, axis=1).sum(axis=2)
+    top2 = np.sort(scores, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 1e-4
+    assert clear.mean() > 0.5
+    np.testing.assert_array_equal(
+        clf.predict(X)[clear], clf.classes_[scores.argmax(axis=1)][clear]
+    )
+
+
+def test_float32_goodness_does_not_depend_on_threads(float32_net):
+    clf, X = float32_net
+    clf = pickle.loads(pickle.dumps(clf))
+    one = clf.set_params(n_jobs=1).goodness_scores(X)
+    np.testing.assert_array_equal(clf.set_params(n_jobs=2).goodness_scores(X), one)
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_product_kernels_equal_numpy(monkeypatch, onednn):
+    """oneDNN (where torch runs it) and torch.mm give x @ W.T, also without input units."""
+    if not onednn:
+        monkeypatch.setattr(ffnet, "_onednn_runs", lambda: False)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((37, 29)).astype(np.float32)
+    weight = rng.standard_normal((11, 29)).astype(np.float32)
+    expected = x.astype(np.float64) @ weight.T.astype(np.float64)
+    x_t, w_t = torch.from_numpy(x), torch.from_numpy(weight)
+    out = torch.empty(37, 11)
+    np.testing.assert_allclose(ffnet._product(x_t, w_t, out).numpy(), expected, rtol=1e-5, atol=1e-5)
+    # a gathered (strided) weight, as when silent units are left out
+    columns = torch.arange(0, 29, 2)
+    np.testing.assert_allclose(
+        ffnet._product(x_t[:, columns].contiguous(), w_t[:, columns], out).numpy(),
+        x[:, ::2].astype(np.float64) @ weight[:, ::2].T.astype(np.float64),
+        rtol=1e-5, atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        ffnet._product(x_t, ffnet._prepared(w_t, 37), out).numpy(), expected, rtol=1e-5, atol=1e-5
+    )
+    empty = ffnet._product(x_t[:, :0], w_t[:, :0], out)
+    assert empty.shape == (37, 11) and not empty.any()
+    x64 = torch.from_numpy(x.astype(np.float64))
+    np.testing.assert_allclose(
+        ffnet._product(x64, w_t.double(), out.double()).numpy(), expected, rtol=1e-12
+    )
+
+
 def test_greedy_training_never_touches_earlier_layers(iris, monkeypatch):
     X, y = iris
     original = ffnet.train_layer
