@@ -90,6 +90,17 @@ def build_seeded(builder, seed):
         return builder()
 
 
+def make_adam(parameters, learning_rate):
+    """Adam over ``parameters``, with the fused kernel where torch has one.
+
+    The fused kernel updates every tensor in one call instead of a dozen small ops
+    per tensor and step; it differs from the loop by float rounding only.
+    """
+    parameters = list(parameters)
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in parameters)
+    return torch.optim.Adam(parameters, lr=learning_rate, fused=fused or None)
+
+
 def _mlp(n_features, hidden_layer_sizes, n_classes):
     layers, width = [], n_features
     for size in hidden_layer_sizes:
@@ -353,7 +364,7 @@ class AdversarialTrainingClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, module, X, y_index, clip, generator, device, dtype):
         X_t = to_tensor(X, dtype=dtype, device=device)
         y_t = torch.as_tensor(y_index, dtype=torch.long, device=device)
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
+        optimizer = make_adam(module.parameters(), self.learning_rate)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.max_epochs)
         step_size = self.attack_step_size or 2.5 * self.eps / self.attack_steps
         history = {"loss": [], "train_accuracy": []}

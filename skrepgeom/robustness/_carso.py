@@ -32,6 +32,7 @@ from skrepgeom.robustness._adversarial_training import (
     check_logit_module,
     binary_scores,
     check_targets,
+    make_adam,
     progress_bar,
     validate_inputs,
 )
@@ -73,7 +74,9 @@ def tap_outputs(module, names, x):
     """Outputs of the submodules ``names`` of ``module`` on ``x``, in order (eval mode)."""
     store = {}
     hooks = {name: (lambda m, i, o, name=name: store.__setitem__(name, o)) for name in names}
-    with forward_hooks(module, hooks, training=False):
+    # switching modes walks every submodule twice: only do it when one is training
+    training = False if any(sub.training for sub in module.modules()) else None
+    with forward_hooks(module, hooks, training=training):
         module(x)
     return [store[name] for name in names]
 
@@ -147,8 +150,11 @@ class _Purifier(torch.nn.Module):
     def decoder_logits(self, z, c):
         return self.decoder(torch.cat([z, c], dim=1))
 
+    def from_logits(self, logits):
+        return self.low + self.span * torch.sigmoid(logits)
+
     def decode(self, z, c):
-        return self.low + self.span * torch.sigmoid(self.decoder_logits(z, c))
+        return self.from_logits(self.decoder_logits(z, c))
 
 
 def draw_latents(generator, n_reconstructions, n, latent_dim, temperature, like):
@@ -237,7 +243,8 @@ class _CARSOModule(torch.nn.Module):
         self.stochastic = n_reconstructions > 0
 
     def forward(self, x):
-        self.purifier.eval()
+        if any(sub.training for sub in self.purifier.modules()):
+            self.purifier.eval()
         z = draw_latents(self.generator, self.n_reconstructions, x.shape[0],
                          self.purifier.latent_dim, self.temperature, x)
         logits = purified_logits(self.classifier, self.purifier, self.taps, x, z)
@@ -580,7 +587,11 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
             ).to(device, dtype)
             generator = make_generator(rng, "cpu")
             y_t = torch.as_tensor(y_index, dtype=torch.long, device=device)
-            self.history_ = self._train_purifier(module, purifier, taps, X_t, y_t, clip,
+            # The purifier trains against a private copy of f without parameter gradients:
+            # autograd then records nothing for f's weights, and the caller's module keeps
+            # its mode and flags.
+            frozen = copy.deepcopy(module).requires_grad_(False).eval()
+            self.history_ = self._train_purifier(frozen, purifier, taps, X_t, y_t, clip,
                                                  generator)
         purifier.eval()
         self.classes_ = f_classes
@@ -617,30 +628,37 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
         # module is in eval mode, so rows do not interact, and there are half the steps.
         n_fgsm = len(parts[0]) + len(parts[1])
         groups = [(1, slice(0, n_fgsm)), (self.purifier_pgd_steps, slice(n_fgsm, None))]
-        for steps, chunk in groups:
-            part, r = rows[chunk], radius[chunk]
-            if part.numel() == 0:
-                continue
-            fgsm = steps == 1
-            x_in[part] = pgd_tensor(
-                target, X_t[part], y_t[part], eps=r, norm="linf", steps=steps,
-                step_size=r if fgsm else 2.5 * r / steps, random_start=not fgsm,
-                eot_samples=1, loss="ce", clip=clip, generator=generator,
-            )
+        # the attacks need input gradients only: no graph for the purifier's weights
+        purifier.requires_grad_(False)
+        try:
+            for steps, chunk in groups:
+                part, r = rows[chunk], radius[chunk]
+                if part.numel() == 0:
+                    continue
+                fgsm = steps == 1
+                x_in[part] = pgd_tensor(
+                    target, X_t[part], y_t[part], eps=r, norm="linf", steps=steps,
+                    step_size=r if fgsm else 2.5 * r / steps, random_start=not fgsm,
+                    eot_samples=1, loss="ce", clip=clip, generator=generator,
+                )
+        finally:
+            purifier.requires_grad_(True)
         return x_in
 
     def _train_purifier(self, module, purifier, taps, X_t, y_t, clip, generator):
         parameters = list(purifier.parameters())
-        optimizer = torch.optim.Adam(parameters, lr=self.learning_rate)
+        optimizer = make_adam(parameters, self.learning_rate)
         history = {"bce": [], "kl": [], "beta": []}
         n = X_t.shape[0]
         target = purifier.to_unit(X_t)
         bar = progress_bar(self.verbose, self.max_epochs, "CARSO purifier")
-        module.eval()
         for epoch in range(self.max_epochs):
             beta = _beta_schedule(epoch, self.max_epochs, self.beta, self.beta_lag,
                                   self.beta_warmup)
             x_in = self._purifier_inputs(module, purifier, taps, X_t, y_t, clip, generator)
+            # f is frozen: its taps of the epoch's inputs in one pass, sliced per batch
+            with torch.no_grad():
+                tapped_all = tap_outputs(module, taps, x_in)
             purifier.train()
             sums = torch.zeros(2, dtype=torch.float64, device=X_t.device)
             # a last batch of one row would break BatchNorm's batch statistics
@@ -651,20 +669,19 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
                 batches.pop()
             for rows in batches:
                 x = x_in[rows]
-                with torch.no_grad():
-                    tapped = tap_outputs(module, taps, x)
-                c = purifier.conditions(tapped)
+                c = purifier.conditions([t[rows] for t in tapped_all])
                 mu, logvar = purifier.encode(x, c)
                 noise = torch.randn(mu.shape, generator=generator, dtype=torch.float32)
                 z = mu + torch.exp(0.5 * logvar) * noise.to(mu)
                 m = rows.numel()
+                decoded = purifier.decoder_logits(z, c)
                 bce = torch.nn.functional.binary_cross_entropy_with_logits(
-                    purifier.decoder_logits(z, c), target[rows], reduction="sum"
+                    decoded, target[rows], reduction="sum"
                 ) / m
                 kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum() / m
                 loss = bce + beta * kl
                 if self.classification_weight > 0:
-                    rec = purifier.decode(z, c)
+                    rec = purifier.from_logits(decoded)
                     loss = loss + self.classification_weight * torch.nn.functional.cross_entropy(
                         module(rec), y_t[rows]
                     )
