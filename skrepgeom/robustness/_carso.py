@@ -283,7 +283,7 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
        another digit (worst case 0.04 against 0.37 for f alone, eps 0.2). The defaults
        craft the purifier's training attacks through the whole defence and add a
        classification loss: at the short budget of the tests CARSO then scores 0.398
-       in the worst case against 0.370 for f (clean 0.957 against 0.937). Always
+       in the worst case against 0.372 for f (clean 0.952 against 0.931). Always
        evaluate with :func:`robust_accuracy` over every surrogate and loss.
 
     Read more in the :ref:`User Guide <robustness>`.

@@ -3,8 +3,9 @@
 AT-MLP trained 30 epochs; CARSO purifier 40 epochs with PGD-10 training attacks. The
 full default budget runs in ``asv_bench/compare/robustness.py``.
 
-Measured on the shared 2-core machine (540 test samples): AT clean 0.937, worst case
-0.370; default CARSO clean 0.957, worst case 0.398. The surrogates are attacked non-saturating first: the worst case is over the
+Measured on the shared 2-core machine (540 test samples): AT clean 0.931, worst case
+0.372; default CARSO clean 0.952, worst case 0.398; faithful recipe peel-CE 0.643, worst
+case 0.046. The surrogates are attacked non-saturating first: the worst case is over the
 same set as ``surrogates="all"``, and examples fooled early are not attacked again, which
 keeps the evaluation short. These tests take a few minutes on an idle 2-core machine and
 about 20 on a heavily shared one, hence the longer time-out.
