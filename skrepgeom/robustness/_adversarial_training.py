@@ -20,6 +20,7 @@ from skrepgeom.robustness._attacks import (
 )
 from skrepgeom.utils._torch import (
     TORCH_PARAMETER_CONSTRAINTS,
+    make_adam,
     make_generator,
     resolve_device,
     resolve_dtype,
@@ -88,17 +89,6 @@ def build_seeded(builder, seed):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return builder()
-
-
-def make_adam(parameters, learning_rate):
-    """Adam over ``parameters``, with the fused kernel where torch has one.
-
-    The fused kernel updates every tensor in one call instead of a dozen small ops
-    per tensor and step; it differs from the loop by float rounding only.
-    """
-    parameters = list(parameters)
-    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in parameters)
-    return torch.optim.Adam(parameters, lr=learning_rate, fused=fused or None)
 
 
 def _mlp(n_features, hidden_layer_sizes, n_classes):

@@ -32,7 +32,6 @@ from skrepgeom.robustness._adversarial_training import (
     check_logit_module,
     binary_scores,
     check_targets,
-    make_adam,
     progress_bar,
     validate_inputs,
 )
@@ -41,6 +40,7 @@ from skrepgeom.robustness._attacks import check_clip_range, pgd_tensor
 from skrepgeom.utils._torch import (
     TORCH_PARAMETER_CONSTRAINTS,
     forward_hooks,
+    make_adam,
     make_generator,
     seed_from_random_state,
     to_numpy,

@@ -18,6 +18,7 @@ __all__ = [
     "TORCH_PARAMETER_CONSTRAINTS",
     "closest_module_names",
     "forward_hooks",
+    "make_adam",
     "make_generator",
     "resolve_device",
     "resolve_dtype",
@@ -189,3 +190,14 @@ def forward_hooks(model, hooks, *, training=None):
             handle.remove()
         for name, module in modules.items():
             module.training = modes[name]
+
+
+def make_adam(parameters, learning_rate):
+    """Adam over ``parameters``, with the fused kernel where torch has one.
+
+    The fused kernel updates every tensor in one call instead of a dozen small ops
+    per tensor and step; it differs from the loop by float rounding only.
+    """
+    parameters = list(parameters)
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in parameters)
+    return torch.optim.Adam(parameters, lr=learning_rate, fused=fused or None)

@@ -111,3 +111,22 @@ def test_forward_hooks_unknown_name():
     with pytest.raises(ValueError, match="Unknown module"):
         with forward_hooks(_model(), {"nope": lambda m, i, o: None}):
             pass
+
+
+def test_make_adam_is_fused_on_the_cpu_and_steps_as_the_loop():
+    from skrepgeom.utils._torch import make_adam
+
+    torch.manual_seed(0)
+    fused_net, loop_net = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
+    loop_net.load_state_dict(fused_net.state_dict())
+    fused = make_adam(fused_net.parameters(), 1e-2)
+    loop = torch.optim.Adam(loop_net.parameters(), lr=1e-2, fused=False, foreach=False)
+    assert fused.defaults["fused"]
+    x = torch.randn(16, 5)
+    for _ in range(5):
+        for net, optimizer in ((fused_net, fused), (loop_net, loop)):
+            optimizer.zero_grad()
+            net(x).square().sum().backward()
+            optimizer.step()
+    for a, b in zip(fused_net.parameters(), loop_net.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
