@@ -22,7 +22,9 @@ Sizes: n = 50k and 200k (1000-D at 50k only). ``--quick`` divides them by ``--qu
 ``--case dask`` runs instead the scale-out case: a self-query (k = 2) of 400k x 50 float32
 rows read from a ``.npy`` memory map, by the in-memory brute backend in one process
 (2 threads, and 1 thread for reference) and by ``backend="dask"`` on a ``LocalCluster`` of
-1 worker and of 2 workers (1 thread each, worker processes). Each run is a fresh process;
+1 worker and of 2 workers (1 thread each, worker processes), and on 1 worker of 2 threads
+(the overhead of dask at equal cores). Each run is a fresh process; with ``--repeats``
+the repeats go round the whole plan;
 workers are warmed (imports, kernels) before timing. It prints the times, dask 1 worker /
 in-memory (target <= 1.3), 2 workers / 1 worker (target <= 0.65) and the parallel
 efficiency ``t1 / (2 t2)``, each worker's peak RSS growth, the tasks of the graph and the
@@ -166,8 +168,8 @@ def in_memory_once(path, n_jobs):
             "digest": hashlib.sha1(indices.astype("int64").tobytes()).hexdigest()[:12]}
 
 
-def dask_once(path, n_workers, lazy=False):
-    """Worker: ``backend="dask"`` on a LocalCluster of ``n_workers`` x 1 thread.
+def dask_once(path, n_workers, lazy=False, threads_per_worker=1):
+    """Worker: ``backend="dask"`` on a LocalCluster of ``n_workers`` x ``threads_per_worker``.
 
     ``lazy``: compute the dask arrays of ``kneighbors`` with ``dask.compute`` (dask
     joins their chunks on a worker) instead of ``compute=True``.
@@ -184,8 +186,8 @@ def dask_once(path, n_workers, lazy=False):
     # The workers cannot import this script by name: ship its functions by value.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     X = np.load(path, mmap_mode="r")
-    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                                  processes=True, dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         # Warm every worker (imports, Numba kernels) with a small search of the file.
         small = np.asarray(X[:4000])
@@ -229,19 +231,27 @@ def dask_case(args):
     plan = [("in-memory brute, 1 process x 2 threads", "in_memory_once", {"n_jobs": 2}, 2),
             ("in-memory brute, 1 process x 1 thread", "in_memory_once", {"n_jobs": 1}, 1),
             ("dask, 1 worker x 1 thread", "dask_once", {"n_workers": 1}, 1),
-            ("dask, 2 workers x 1 thread", "dask_once", {"n_workers": 2}, 1)]
+            ("dask, 2 workers x 1 thread", "dask_once", {"n_workers": 2}, 1),
+            ("dask, 1 worker x 2 threads", "dask_once",
+             {"n_workers": 1, "threads_per_worker": 2}, 2)]
     if args.dask_lazy:
         plan.append(("dask, 2 workers x 1 thread, lazy arrays", "dask_once",
                      {"n_workers": 2, "lazy": True}, 1))
-    for label, function, kwargs, threads in plan:
-        results = [_harness.run_worker(sys.executable, __file__, function,
-                                       {"path": path, **kwargs}, threads=threads,
-                                       timeout=args.timeout)
-                   for _ in range(args.repeats)]
-        ok = [r for r in results if "error" not in r]
-        for r in results:
-            if "error" in r:
-                _harness.log(f"  {label}: {r['error'][-500:]}")
+    # Repeats go round the whole plan, so that a drift of the machine's speed (seen:
+    # the same 1-worker run took 249 s one evening and 305 s the next night) falls on
+    # every configuration alike instead of on whichever ran during it.
+    results = {label: [] for label, *_ in plan}
+    for repeat in range(args.repeats):
+        for label, function, kwargs, threads in plan:
+            result = _harness.run_worker(sys.executable, __file__, function,
+                                         {"path": path, **kwargs}, threads=threads,
+                                         timeout=args.timeout)
+            results[label].append(result)
+            _harness.log(f"  [{repeat + 1}/{args.repeats}] {label}: "
+                         + (f"{result['seconds']:.1f} s" if "seconds" in result
+                            else result.get("error", "failed")[-500:]))
+    for label, *_ in plan:
+        ok = [r for r in results[label] if "error" not in r]
         runs[label] = (_harness.summarize([r["seconds"] for r in ok]), ok)
         median = runs[label][0] and runs[label][0]["median"]
         _harness.log(f"  {label}: " + (f"{median:.1f} s" if median else "failed"))
@@ -278,6 +288,9 @@ def dask_case(args):
                                   higher_is_better=False))
     _harness.log(_harness.verdict("dask 2 workers / 1 worker", _harness.ratio(two, one),
                                   DASK_TWO_WORKERS_TARGET, higher_is_better=False))
+    _harness.log(_harness.verdict("dask 1 worker x 2 threads / in-memory (2 threads), "
+                                  "equal cores", _harness.ratio(median(plan[4][0]), memory2),
+                                  DASK_ONE_WORKER_TARGET, higher_is_better=False))
     _harness.log(_harness.load_line())
 
 
