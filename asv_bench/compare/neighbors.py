@@ -23,12 +23,11 @@ Sizes: n = 50k and 200k (1000-D at 50k only). ``--quick`` divides them by ``--qu
 rows read from a ``.npy`` memory map, by the in-memory brute backend in one process
 (2 threads, and 1 thread for reference) and by ``backend="dask"`` on a ``LocalCluster`` of
 1 worker and of 2 workers (1 thread each, worker processes), and on 1 worker of 2 threads
-(the overhead of dask at equal cores). Each run is a fresh process; with ``--repeats``
-the repeats go round the whole plan;
-workers are warmed (imports, kernels) before timing. It prints the times, dask 1 worker /
-in-memory (target <= 1.3), 2 workers / 1 worker (target <= 0.65) and the parallel
-efficiency ``t1 / (2 t2)``, each worker's peak RSS growth, the tasks of the graph and the
-block pairs among them. ``--dask-lazy`` adds a run on 2 workers that computes the lazy
+(the overhead of dask at equal cores). Each run is a fresh process, its workers warmed
+(imports, kernels) before timing; ``--repeats`` go round the whole plan. It prints the
+times, dask 1 worker / in-memory (target <= 1.3), 2 workers / 1 worker (target <= 0.65)
+and the parallel efficiency ``t1 / (2 t2)``, each worker's peak RSS growth, the tasks of
+the graph and the block pairs among them. ``--dask-lazy`` adds a run on 2 workers that computes the lazy
 dask arrays with ``dask.compute`` (dask joins their chunks on a worker) instead of
 ``compute=True``. Only meaningful on a quiet machine.
 
@@ -228,12 +227,12 @@ def dask_case(args):
     _dask_data(path, n)
     _harness.log(f"data: {path}, {os.path.getsize(path) / 2**20:.0f} MB")
     runs = {}
+    equal_cores = "dask, 1 worker x 2 threads"
     plan = [("in-memory brute, 1 process x 2 threads", "in_memory_once", {"n_jobs": 2}, 2),
             ("in-memory brute, 1 process x 1 thread", "in_memory_once", {"n_jobs": 1}, 1),
             ("dask, 1 worker x 1 thread", "dask_once", {"n_workers": 1}, 1),
             ("dask, 2 workers x 1 thread", "dask_once", {"n_workers": 2}, 1),
-            ("dask, 1 worker x 2 threads", "dask_once",
-             {"n_workers": 1, "threads_per_worker": 2}, 2)]
+            (equal_cores, "dask_once", {"n_workers": 1, "threads_per_worker": 2}, 2)]
     if args.dask_lazy:
         plan.append(("dask, 2 workers x 1 thread, lazy arrays", "dask_once",
                      {"n_workers": 2, "lazy": True}, 1))
@@ -289,7 +288,7 @@ def dask_case(args):
     _harness.log(_harness.verdict("dask 2 workers / 1 worker", _harness.ratio(two, one),
                                   DASK_TWO_WORKERS_TARGET, higher_is_better=False))
     _harness.log(_harness.verdict("dask 1 worker x 2 threads / in-memory (2 threads), "
-                                  "equal cores", _harness.ratio(median(plan[4][0]), memory2),
+                                  "equal cores", _harness.ratio(median(equal_cores), memory2),
                                   DASK_ONE_WORKER_TARGET, higher_is_better=False))
     _harness.log(_harness.load_line())
 

@@ -262,7 +262,7 @@ def _peak_rss_mb(n, mode):
     # glibc raises its mmap threshold each time a large block is freed, after which
     # torch's per-batch temporaries come from the heap, which keeps its high-water mark:
     # 0-14 MiB of noise in the peak, seen as a CI failure. A fixed threshold keeps large
-    # blocks in their own mappings, returned on free (repeats then agree within 1 MiB).
+    # blocks in their own mappings, returned on free (repeats then agree to about 1 MiB).
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": "262144",
            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     # Linux carries ru_maxrss across exec, so a direct child of this (large) test
