@@ -290,6 +290,8 @@ def _reduce(column_dim, column_ptr, column_idx, column_op, n_operations):
     path = np.empty(n_cells + 1, dtype=np.int64)
     stamp = 0
     newest = n_cells
+    n_searched = 0
+    n_short_cycles = 0
 
     for dim in range(max_dim, 0, -1):
         for j in range(n_columns):
@@ -318,6 +320,7 @@ def _reduce(column_dim, column_ptr, column_idx, column_op, n_operations):
                 u = column_idx[column_ptr[e]]
                 v = column_idx[column_ptr[e] + 1]
                 if not cleared[j] and removal < n_operations:
+                    n_searched += 1
                     # Older edges first: then the cycle's pivot is the removed edge.
                     # Failing that, allow newer and newer edges.
                     n_path = -1
@@ -341,6 +344,7 @@ def _reduce(column_dim, column_ptr, column_idx, column_op, n_operations):
                         start[j] = heap_end
                         length[j] = n_path + 1
                         heap_end += n_path + 1
+                        n_short_cycles += 1
                 for side in range(2):
                     x = u if side == 0 else v
                     s = adj_start[x] + adj_len[x]
@@ -378,7 +382,7 @@ def _reduce(column_dim, column_ptr, column_idx, column_op, n_operations):
             birth[n_pairs] = low
             death[n_pairs] = j
             n_pairs += 1
-    return birth[:n_pairs], death[:n_pairs]
+    return birth[:n_pairs], death[:n_pairs], n_searched, n_short_cycles
 
 
 @njit(cache=True)
@@ -397,7 +401,9 @@ def reduce_boundary(column_dim, column_ptr, column_idx):
         Persistence pairs: ``death[i]`` is the column whose reduced pivot is
         ``birth[i]``.
     """
-    return _reduce(column_dim, column_ptr, column_idx, np.empty(0, dtype=np.int64), -1)
+    birth, death, _, _ = _reduce(column_dim, column_ptr, column_idx, np.empty(0, dtype=np.int64),
+                                 -1)
+    return birth, death
 
 
 @njit(cache=True)
@@ -429,7 +435,8 @@ def reduce_cone_filtration(column_dim, column_ptr, column_idx, column_op, n_oper
     birth, death : ndarray of int64
         Persistence pairs, as :func:`reduce_boundary`.
     """
-    return _reduce(column_dim, column_ptr, column_idx, column_op, n_operations)
+    birth, death, _, _ = _reduce(column_dim, column_ptr, column_idx, column_op, n_operations)
+    return birth, death
 
 
 @njit(cache=True)
