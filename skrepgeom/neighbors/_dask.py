@@ -263,9 +263,13 @@ def _scheduler_threads():
     try:
         from distributed import default_client
 
-        return sum(default_client().nthreads().values())
+        threads = default_client().nthreads()
     except (ImportError, ValueError):
-        return dask.config.get("num_workers", None) or os.cpu_count() or 1
+        threads = None
+    # An asynchronous client answers with an awaitable, which cannot be waited for here.
+    if isinstance(threads, dict):
+        return sum(threads.values())
+    return dask.config.get("num_workers", None) or os.cpu_count() or 1
 
 
 def chains_per_block(n_row_blocks, n_column_blocks, self_query, threads):
@@ -315,7 +319,6 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
     # Lists in flight hold 4-byte indices when every global index fits: 12 bytes a
     # neighbour instead of 16 (the results are widened to intp at the end).
     index_dtype = np.int32 if X.shape[0] < 2**31 else np.int64
-    token = tokenize(X, query, n_neighbors, side, index_dtype)
     n_columns = len(columns)
     # Every pair task merges its lists into the best lists found so far for its rows
     # and for its columns, received from the previous pair task of the same chain:
@@ -329,6 +332,9 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
     # the graph and c running lists per block; c is sized for the threads of the
     # scheduler current when the graph is built.
     n_chains = chains_per_block(len(rows), n_columns, self_query, _scheduler_threads())
+    # The chains shape what a pair task returns, so they are part of every key: a graph
+    # built for another scheduler must not reuse the results of this one.
+    token = tokenize(X, query, n_neighbors, side, index_dtype, n_chains)
     running = [[None] * n_chains for _ in rows]
     order = 0
     for i, (row_block, (row_start, _)) in enumerate(zip(rows, row_spans)):
@@ -337,8 +343,7 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
             # Pairs run row block by row block where the scheduler keeps priorities.
             order -= 1
             with dask.annotate(priority=order):
-                result = dask.delayed(pair_task, pure=True,
-                                      nout=2 if kind == "symmetric" else None)(
+                result = dask.delayed(pair_task, nout=2 if kind == "symmetric" else None)(
                     row_block, None if kind == "diagonal" else columns[j], center,
                     n_neighbors, kind, row_start, column_spans[j][0], side, index_dtype,
                     running[i][j % n_chains],
@@ -349,13 +354,13 @@ def dask_kneighbors(X, n_neighbors, *, query=None, working_memory=None, compute=
                 running[i][j % n_chains], running[j][i % n_chains] = result
             else:
                 running[i][j % n_chains] = result
-    merge = dask.delayed(merge_task, pure=True)
+    merge = dask.delayed(merge_task)
     merged = [
         merge([chain for chain in chains if chain is not None],
               dask_key_name=f"kneighbors-merge-{token}-{i}")
         for i, chains in enumerate(running)
     ]
-    finish = dask.delayed(_finished, pure=True, nout=2)
+    finish = dask.delayed(_finished, nout=2)
     results = [finish(block, dask_key_name=f"kneighbors-block-{token}-{i}")
                for i, block in enumerate(merged)]
     if compute:

@@ -145,6 +145,23 @@ def _pair_block(key):
     return int(i), int(j)
 
 
+def test_dask_graph_keys_depend_on_the_chains(planted, monkeypatch):
+    # A pair task returns its chain's running lists, so graphs with other chains must
+    # not share keys: a result kept by a cluster would be merged into the wrong chain.
+    X = da.from_array(planted[:5000], chunks=(500, 40))
+    pair_keys = {}
+    for threads in (1, 1, 16):
+        monkeypatch.setattr(_dask, "_scheduler_threads", lambda threads=threads: threads)
+        distances, indices = kneighbors(X, 4)
+        pair_keys.setdefault(threads, []).append(
+            {key for key in dict(distances.__dask_graph__()) if _pair_block(key) is not None})
+        expected = kneighbors(planted[:5000], 4, backend="brute")
+        np.testing.assert_array_equal(indices.compute(scheduler="sync"), expected[1])
+    assert chains_per_block(10, 10, True, 1) != chains_per_block(10, 10, True, 16)
+    assert pair_keys[1][0] == pair_keys[1][1]
+    assert not pair_keys[1][0] & pair_keys[16][0]
+
+
 @pytest.mark.parametrize("query_rows", [None, 700])
 def test_dask_graph_chains_pair_tasks(planted, query_rows, monkeypatch):
     # The chains are sized for the scheduler's threads: one thread here.
