@@ -298,6 +298,8 @@ def test_official_compat_flaws():
     ref = SequentialFeatureDetachment(official_compat=True, random_state=0).fit(X, y)
     # (d)/(split): the split is seeded with 42 whatever random_state says
     np.testing.assert_array_equal(off.val_scores_, ref.val_scores_)
+    # one hold-out path, as the reference: the default n_splits=5 is ignored
+    assert off.n_splits == 5 and off.split_val_scores_.shape == (1, off.sizes_.shape[0])
     # (a): final mask is the step before the scored one
     assert off.best_step_ > 0
     assert off.n_features_selected_ == off.sizes_[off.best_step_ - 1]
