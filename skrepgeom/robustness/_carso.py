@@ -656,9 +656,6 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
             beta = _beta_schedule(epoch, self.max_epochs, self.beta, self.beta_lag,
                                   self.beta_warmup)
             x_in = self._purifier_inputs(module, purifier, taps, X_t, y_t, clip, generator)
-            # f is frozen: its taps of the epoch's inputs in one pass, sliced per batch
-            with torch.no_grad():
-                tapped_all = tap_outputs(module, taps, x_in)
             purifier.train()
             sums = torch.zeros(2, dtype=torch.float64, device=X_t.device)
             # a last batch of one row would break BatchNorm's batch statistics
@@ -669,7 +666,11 @@ class CARSOClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Classif
                 batches.pop()
             for rows in batches:
                 x = x_in[rows]
-                c = purifier.conditions([t[rows] for t in tapped_all])
+                # Tapped per batch: the taps of all rows at once would hold
+                # n x (tap widths) numbers, gigabytes for convolutional taps.
+                with torch.no_grad():
+                    tapped = tap_outputs(module, taps, x)
+                c = purifier.conditions(tapped)
                 mu, logvar = purifier.encode(x, c)
                 noise = torch.randn(mu.shape, generator=generator, dtype=torch.float32)
                 z = mu + torch.exp(0.5 * logvar) * noise.to(mu)
