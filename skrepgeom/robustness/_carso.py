@@ -74,9 +74,7 @@ def tap_outputs(module, names, x):
     """Outputs of the submodules ``names`` of ``module`` on ``x``, in order (eval mode)."""
     store = {}
     hooks = {name: (lambda m, i, o, name=name: store.__setitem__(name, o)) for name in names}
-    # switching modes walks every submodule twice: only do it when one is training
-    training = False if any(sub.training for sub in module.modules()) else None
-    with forward_hooks(module, hooks, training=training):
+    with forward_hooks(module, hooks, training=False):
         module(x)
     return [store[name] for name in names]
 

@@ -180,7 +180,8 @@ def forward_hooks(model, hooks, *, training=None):
     modes = {name: module.training for name, module in modules.items()}
     handles = []
     try:
-        if training is not None:
+        # model.train walks every submodule: skip it when none would change mode.
+        if training is not None and any(mode != training for mode in modes.values()):
             model.train(training)
         for name, fn in hooks.items():
             handles.append(modules[name].register_forward_hook(fn))

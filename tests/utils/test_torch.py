@@ -130,3 +130,22 @@ def test_make_adam_is_fused_on_the_cpu_and_steps_as_the_loop():
             optimizer.step()
     for a, b in zip(fused_net.parameters(), loop_net.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_forward_hooks_switches_modes_only_when_one_differs():
+    calls = []
+
+    class Counted(torch.nn.Sequential):
+        def train(self, mode=True):
+            calls.append(mode)
+            return super().train(mode)
+
+    model = Counted(torch.nn.Linear(3, 3), torch.nn.Dropout(0.5)).eval()
+    with forward_hooks(model, {}, training=False):
+        pass
+    assert calls == [False]  # only the .eval() above
+    model[1].train()
+    with forward_hooks(model, {}, training=False) as hooked:
+        assert not any(module.training for module in hooked.modules())
+    assert calls == [False, False]
+    assert not model.training and model[1].training  # restored
